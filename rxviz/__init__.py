@@ -1,0 +1,35 @@
+"""rxviz: an explainable chest X-ray classifier for teaching and research (not a medical device).
+
+    import rxviz
+    result = rxviz.analyze("chest.jpeg")          # path, bytes or numpy array
+    result.label, result.probabilities, result.heatmap
+
+TensorFlow is imported on first use of the model, not on ``import rxviz``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .io import InputError, load_image
+
+__version__ = "0.1.0"
+__all__ = ["analyze", "Classifier", "Result", "InputError", "load_image", "methods", "__version__"]
+
+if TYPE_CHECKING:
+    from .api import Classifier, Result, analyze
+
+
+def methods() -> list[str]:
+    """Names of the explanation methods ``analyze(method=...)`` accepts."""
+    from .explain import METHODS
+
+    return list(METHODS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("analyze", "Classifier", "Result"):
+        from . import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'rxviz' has no attribute {name!r}")

@@ -1,0 +1,123 @@
+"""The public entry point: ``rxviz.analyze(image)`` -> label, probabilities and heatmap.
+
+A :class:`Classifier` ties one trained model to its card; :func:`analyze` uses the bundled one,
+loaded once per process. Data flows one way: io -> preprocess -> model -> explain -> overlay.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Sequence, Union
+
+import cv2
+import numpy as np
+
+from .card import ModelCard, load_card
+from .explain import explain
+from .io import ImageSource, load_image
+from .model import load_model, predict_proba
+from .overlay import overlay
+from .preprocess import to_model_input
+
+Target = Union[str, int, None]
+
+
+@dataclass(frozen=True)
+class Result:
+    """What rxviz says about one radiograph.
+
+    Attributes:
+        label: the most likely class.
+        probabilities: class name -> probability; sums to 1.
+        heatmap: float32 map in [0, 1] at the input image's own resolution, or None when no
+            explanation was asked for.
+        image: the input as float32 grayscale in [0, 1], the picture the heatmap belongs to.
+        target: the class the heatmap explains.
+        method: the explanation method used.
+    """
+
+    label: str
+    probabilities: dict[str, float]
+    heatmap: np.ndarray | None
+    image: np.ndarray = field(repr=False)
+    target: str
+    method: str | None
+
+    def overlay(self, alpha: float = 0.4, colormap: str = "jet") -> np.ndarray:
+        """The heatmap over the image as RGB uint8, at the image's resolution."""
+        if self.heatmap is None:
+            raise ValueError("this result has no heatmap; call analyze() with a method")
+        return overlay(self.image, self.heatmap, alpha=alpha, colormap=colormap)
+
+
+class Classifier:
+    """One trained model and its card: probabilities and explanations for grayscale images."""
+
+    def __init__(self, card: ModelCard):
+        self.card = card
+        self.model = load_model(card.model_path)
+
+    @classmethod
+    def load(cls, model_dir: Path | str | None = None) -> "Classifier":
+        """The classifier in ``model_dir`` (default: the bundled model), loaded once per process."""
+        return _cached_classifier(Path(model_dir).resolve() if model_dir is not None else None)
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        return self.card.class_names
+
+    def class_index(self, target: Target) -> int:
+        """Index of a class given by name (any case) or index."""
+        if isinstance(target, (int, np.integer)) and 0 <= target < len(self.class_names):
+            return int(target)
+        if isinstance(target, str) and target.upper() in self.class_names:
+            return self.class_names.index(target.upper())
+        raise ValueError(f"unknown class {target!r}; choose from {', '.join(self.class_names)}")
+
+    def inputs(self, images: Sequence[np.ndarray]) -> np.ndarray:
+        """Grayscale images -> a model batch (N, S, S, 1)."""
+        return np.stack([to_model_input(image, self.card.input_size) for image in images])
+
+    def probabilities(self, images: Sequence[np.ndarray]) -> np.ndarray:
+        """Class probabilities (N, classes) for grayscale images in [0, 1]."""
+        return predict_proba(self.model, self.inputs(images))
+
+    def heatmap(self, image: np.ndarray, target: Target, method: str = "gradcam") -> np.ndarray:
+        """Heatmap of ``method`` for class ``target``, resized to the image's own resolution."""
+        small = explain(self.model, self.inputs([image]), self.class_index(target), self.card.cam_layer, method)
+        height, width = image.shape
+        return np.clip(cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR), 0.0, 1.0)
+
+    def analyze(self, image: ImageSource, method: str | None = "gradcam", target: Target = None) -> Result:
+        """Classify one image and, unless ``method`` is None, explain ``target`` (default: the
+        predicted class). ``image`` is a path, raw bytes or an array."""
+        gray = load_image(image)
+        probs = self.probabilities([gray])[0]
+        probs = probs / probs.sum()
+        label = self.class_names[int(probs.argmax())]
+        explained = label if target is None else self.class_names[self.class_index(target)]
+        heatmap = None if method is None else self.heatmap(gray, explained, method)
+        return Result(
+            label=label,
+            probabilities={name: float(p) for name, p in zip(self.class_names, probs)},
+            heatmap=heatmap,
+            image=gray,
+            target=explained,
+            method=method,
+        )
+
+
+@lru_cache(maxsize=4)
+def _cached_classifier(model_dir: Path | None) -> Classifier:
+    return Classifier(load_card(model_dir))
+
+
+def analyze(image: ImageSource, method: str | None = "gradcam", target: Target = None) -> Result:
+    """Classify and explain one radiograph with the bundled model.
+
+    >>> result = rxviz.analyze("chest.jpeg")
+    >>> result.label, result.probabilities, result.heatmap.shape
+    """
+    return Classifier.load().analyze(image, method=method, target=target)

@@ -1,0 +1,68 @@
+"""The model card: the single source of every setting inference needs.
+
+``models/model_card.json`` is written by training and read here. Class names, input size, the
+layer Grad-CAM looks at and the model file all come from it, so a retrained or swapped model
+brings its own settings with it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+#: Where the bundled model lives unless ``RXVIZ_MODEL_DIR`` says otherwise.
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "models"
+CARD_FILE = "model_card.json"
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    """What a trained model is and how to feed it."""
+
+    name: str
+    version: str
+    class_names: tuple[str, ...]
+    input_size: int
+    cam_layer: str
+    model_file: str
+    directory: Path
+    extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def model_path(self) -> Path:
+        return self.directory / self.model_file
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], directory: Path) -> "ModelCard":
+        known = {"name", "version", "class_names", "input_size", "cam_layer", "model_file"}
+        return cls(
+            name=data["name"],
+            version=data["version"],
+            class_names=tuple(data["class_names"]),
+            input_size=int(data["input_size"]),
+            cam_layer=data["cam_layer"],
+            model_file=data["model_file"],
+            directory=directory,
+            extra={k: v for k, v in data.items() if k not in known},
+        )
+
+
+def model_dir() -> Path:
+    """The model folder: ``$RXVIZ_MODEL_DIR`` if set, else the repository's ``models/``."""
+    return Path(os.environ.get("RXVIZ_MODEL_DIR", DEFAULT_MODEL_DIR))
+
+
+@lru_cache(maxsize=None)
+def load_card(directory: Path | None = None) -> ModelCard:
+    """Read ``model_card.json`` from ``directory`` (default: :func:`model_dir`)."""
+    directory = Path(directory) if directory is not None else model_dir()
+    path = directory / CARD_FILE
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"no model card at {path}; train a model with `rxviz train` or set RXVIZ_MODEL_DIR"
+        )
+    return ModelCard.from_dict(json.loads(path.read_text()), directory.resolve())

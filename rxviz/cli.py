@@ -1,0 +1,132 @@
+"""The ``rxviz`` command line: predict, evaluate and train.
+
+Errors a user can cause (a bad image, a missing folder) print one line on stderr and give a
+non-zero exit status; they never print a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from pathlib import Path
+
+from .io import InputError
+
+
+def _say_error(message: str) -> None:
+    print(f"rxviz: error: {message}", file=sys.stderr)
+
+
+def _cmd_predict(args: argparse.Namespace) -> int:
+    import cv2
+
+    from .api import Classifier
+
+    classifier = Classifier.load(args.model_dir)
+    method = args.method if args.cam_dir else None
+    if args.cam_dir:
+        Path(args.cam_dir).mkdir(parents=True, exist_ok=True)
+    failed = 0
+    for path in args.images:
+        try:
+            result = classifier.analyze(path, method=method, target=args.target)
+        except InputError as exc:
+            _say_error(f"{path}: {exc}")
+            failed += 1
+            continue
+        record = {"file": path, "label": result.label, "probabilities": result.probabilities}
+        if args.cam_dir:
+            out = Path(args.cam_dir) / f"{Path(path).stem}_{method}_{result.target}.png"
+            cv2.imwrite(str(out), cv2.cvtColor(result.overlay(alpha=args.alpha, colormap=args.colormap), cv2.COLOR_RGB2BGR))
+            record.update(explained=result.target, method=method, overlay=str(out))
+        if args.json:
+            print(json.dumps(record), flush=True)
+        else:
+            probs = "  ".join(f"{k} {v:.3f}" for k, v in result.probabilities.items())
+            print(f"{path}: {result.label}  ({probs})" + (f"  -> {record['overlay']}" if args.cam_dir else ""), flush=True)
+    return 1 if failed else 0
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from .api import Classifier
+    from .evaluate import evaluate_folder, format_report, write_card
+
+    classifier = Classifier.load(args.model_dir)
+    report = evaluate_folder(Path(args.folder), classifier, show_progress=not args.quiet)
+    print(json.dumps(report, indent=2) if args.json else format_report(report))
+    if args.write_card:
+        path = write_card(classifier.card.directory, report)
+        print(f"wrote test metrics to {classifier.card.directory / 'model_card.json'} and {path}", file=sys.stderr)
+    return 0
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from .train import TrainConfig, train
+
+    config = TrainConfig(epochs=args.epochs, input_size=args.input_size, seed=args.seed, limit=args.limit)
+    command = "rxviz " + " ".join(shlex.quote(a) for a in args.argv)
+    train(Path(args.data), Path(args.out), config, command=command)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .data import data_dir
+    from .explain import METHODS
+    from .overlay import COLORMAPS
+    from .train import TrainConfig
+
+    parser = argparse.ArgumentParser(
+        prog="rxviz",
+        description="Explainable chest X-ray classifier (teaching and research only, not a medical device).",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    p = commands.add_parser("predict", help="classify images; optionally write Grad-CAM overlays")
+    p.add_argument("images", nargs="+", metavar="IMG", help="JPEG, PNG, TIFF or DICOM files")
+    p.add_argument("--json", action="store_true", help="one JSON object per line")
+    p.add_argument("--cam-dir", metavar="DIR", help="write heatmap overlay PNGs here")
+    p.add_argument("--method", default="gradcam", choices=list(METHODS), help="explanation method (default: %(default)s)")
+    p.add_argument("--target", default=None, help="class to explain (default: the predicted one)")
+    p.add_argument("--alpha", type=float, default=0.4, help="heatmap opacity in the overlay (default: %(default)s)")
+    p.add_argument("--colormap", default="jet", help=f"e.g. {', '.join(COLORMAPS)} (default: %(default)s)")
+    p.set_defaults(func=_cmd_predict)
+
+    p = commands.add_parser("evaluate", help="metrics on a folder laid out like the dataset's test/")
+    p.add_argument("folder", metavar="DIR", help="folder holding NORMAL/ and PNEUMONIA/")
+    p.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    p.add_argument("--write-card", action="store_true", help="store them as the model card's test metrics")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_evaluate)
+
+    p = commands.add_parser("train", help="train the CNN from scratch and write model + card")
+    p.add_argument("--data", default=str(data_dir()), help="dataset root holding train/ (default: %(default)s)")
+    p.add_argument("--out", default="models", help="output folder (default: %(default)s)")
+    p.add_argument("--epochs", type=int, default=TrainConfig.epochs)
+    p.add_argument("--input-size", type=int, default=TrainConfig.input_size)
+    p.add_argument("--seed", type=int, default=TrainConfig.seed)
+    p.add_argument("--limit", type=int, default=None, help="use only N training images (smoke test)")
+    p.set_defaults(func=_cmd_train)
+
+    for sub in commands.choices.values():
+        if sub.prog.split()[-1] != "train":
+            sub.add_argument("--model-dir", default=None, help="model folder (default: the bundled model)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    args = build_parser().parse_args(argv)
+    args.argv = argv
+    try:
+        return args.func(args)
+    except (InputError, FileNotFoundError, ValueError) as exc:
+        _say_error(str(exc))
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,127 @@
+"""(Model input, class) -> heatmap: explanation methods, chosen by name from one registry.
+
+Every method has the same signature: it takes the Keras model, one preprocessed input of shape
+(1, S, S, 1), the index of the class to explain and the name of the layer class-activation maps
+look at, and returns a float32 map of shape (S, S) in [0, 1]. Adding a method is one function
+decorated with ``@register("name")``.
+
+The maps come from tf-keras-vis, imported on first use so that listing the methods stays
+cheap. Its visualiser objects clone the model, so they are built once
+per model and method and then reused.
+"""
+
+from __future__ import annotations
+
+import warnings
+from functools import lru_cache
+from typing import TYPE_CHECKING, Callable
+
+import numpy as np
+
+from . import _tf  # noqa: F401  (TensorFlow itself is imported on first use, not here)
+
+if TYPE_CHECKING:
+    import keras
+
+ExplainFn = Callable[["keras.Model", np.ndarray, int, str], np.ndarray]
+
+#: name -> method; filled by :func:`register`.
+METHODS: dict[str, ExplainFn] = {}
+#: name -> one line for menus and ``--help``.
+DESCRIPTIONS: dict[str, str] = {}
+
+
+def register(name: str, description: str) -> Callable[[ExplainFn], ExplainFn]:
+    """Add an explanation method to :data:`METHODS` under ``name``."""
+
+    def add(fn: ExplainFn) -> ExplainFn:
+        METHODS[name] = fn
+        DESCRIPTIONS[name] = description
+        return fn
+
+    return add
+
+
+def explain(model: keras.Model, batch: np.ndarray, class_index: int, layer: str, method: str = "gradcam") -> np.ndarray:
+    """Heatmap (S, S) in [0, 1] of ``method`` for one input (1, S, S, 1) and one class."""
+    if method not in METHODS:
+        raise ValueError(f"unknown explanation method {method!r}; choose from {', '.join(METHODS)}")
+    with warnings.catch_warnings():
+        # tf-keras-vis passes inputs as a list; Keras warns that it expected a single tensor.
+        warnings.filterwarnings("ignore", message="The structure of `inputs` doesn't match")
+        heatmap = np.asarray(METHODS[method](model, batch, class_index, layer), dtype=np.float32)
+    heatmap = np.nan_to_num(heatmap.reshape(batch.shape[1:3]))
+    return np.clip(heatmap, 0.0, 1.0)
+
+
+@lru_cache(maxsize=16)
+def _visualizer(model: keras.Model, kind: str):
+    """One tf-keras-vis visualiser per (model, kind); building one clones the model."""
+    from tf_keras_vis.gradcam import Gradcam
+    from tf_keras_vis.gradcam_plus_plus import GradcamPlusPlus
+    from tf_keras_vis.layercam import Layercam
+    from tf_keras_vis.saliency import Saliency
+    from tf_keras_vis.scorecam import Scorecam
+    from tf_keras_vis.utils.model_modifiers import ReplaceToLinear
+
+    classes = {"gradcam": Gradcam, "gradcam++": GradcamPlusPlus, "layercam": Layercam,
+               "saliency": Saliency, "scorecam": Scorecam}
+    # Gradient methods look at the pre-softmax score; Score-CAM needs the softmax itself.
+    modifier = None if kind == "scorecam" else ReplaceToLinear()
+    return classes[kind](model, model_modifier=modifier, clone=True)
+
+
+def _score(class_index: int):
+    from tf_keras_vis.utils.scores import CategoricalScore
+
+    return CategoricalScore([class_index])
+
+
+def _cam(kind: str, model: keras.Model, batch: np.ndarray, class_index: int, layer: str, **kwargs) -> np.ndarray:
+    return _visualizer(model, kind)(
+        _score(class_index), batch, penultimate_layer=layer, seek_penultimate_conv_layer=False, **kwargs
+    )
+
+
+@register("gradcam", "Grad-CAM: feature maps weighted by their mean gradient (Selvaraju et al. 2017)")
+def gradcam(model: keras.Model, batch: np.ndarray, class_index: int, layer: str) -> np.ndarray:
+    return _cam("gradcam", model, batch, class_index, layer)
+
+
+@register("gradcam++", "Grad-CAM++: higher-order gradient weights, better for several regions (Chattopadhay et al. 2018)")
+def gradcam_plus_plus(model: keras.Model, batch: np.ndarray, class_index: int, layer: str) -> np.ndarray:
+    return _cam("gradcam++", model, batch, class_index, layer)
+
+
+@register("layercam", "LayerCAM: feature maps weighted per location by positive gradients (Jiang et al. 2021)")
+def layercam(model: keras.Model, batch: np.ndarray, class_index: int, layer: str) -> np.ndarray:
+    return _cam("layercam", model, batch, class_index, layer)
+
+
+@register("scorecam", "Faster Score-CAM: maps weighted by the class score when each is shown alone (Wang et al. 2020)")
+def scorecam(model: keras.Model, batch: np.ndarray, class_index: int, layer: str) -> np.ndarray:
+    import keras
+
+    interactive = keras.config.is_interactive_logging_enabled()
+    keras.config.disable_interactive_logging()  # Score-CAM's batched predict prints progress bars
+    try:
+        return _cam("scorecam", model, batch, class_index, layer, max_N=32)
+    finally:
+        if interactive:
+            keras.config.enable_interactive_logging()
+
+
+@register("smoothgrad", "SmoothGrad: pixel gradients averaged over noisy copies (Smilkov et al. 2017)")
+def smoothgrad(model: keras.Model, batch: np.ndarray, class_index: int, layer: str) -> np.ndarray:
+    del layer  # a pixel-level method: no feature layer involved
+    saliency = _visualizer(model, "saliency")(_score(class_index), batch, smooth_samples=20, smooth_noise=0.2)
+    return _smooth(np.asarray(saliency).reshape(batch.shape[1:3]))
+
+
+def _smooth(saliency: np.ndarray) -> np.ndarray:
+    """Blur pixel saliency a little so it reads as regions, then rescale to [0, 1]."""
+    import cv2
+
+    blurred = cv2.GaussianBlur(saliency.astype(np.float32), (0, 0), sigmaX=max(1.0, saliency.shape[0] / 96))
+    top = float(blurred.max())
+    return blurred / top if top > 0 else blurred

@@ -1,0 +1,170 @@
+"""Bytes -> image: read an upload, a file or an array into one normalised grayscale picture.
+
+Everything a user can hand to rxviz passes through :func:`load_image`, so this is the one place
+that decides what counts as a readable radiograph. Whatever goes wrong, the caller gets an
+:class:`InputError` whose message can be shown to the user as it is.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import warnings
+from pathlib import Path
+from typing import Union
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+ImageSource = Union[str, os.PathLike, bytes, bytearray, memoryview, np.ndarray]
+
+#: Largest file accepted, in bytes (an uncompressed 3000x3000 16-bit DICOM is about 18 MB).
+MAX_BYTES = 64 * 1024 * 1024
+#: Largest image accepted, in pixels, checked from the header before decoding.
+MAX_PIXELS = 50_000_000
+#: Smallest side accepted, in pixels: below this there is nothing to see.
+MIN_SIDE = 32
+
+
+class InputError(ValueError):
+    """The input cannot be read as a radiograph; the message says why, in plain words."""
+
+
+def load_image(
+    source: ImageSource, *, max_bytes: int = MAX_BYTES, max_pixels: int = MAX_PIXELS
+) -> np.ndarray:
+    """Read a path, raw bytes or an array into a 2-D float32 grayscale image in [0, 1].
+
+    JPEG, PNG, TIFF, BMP and DICOM are recognised by content, not by file name. Colour is
+    converted to luminance, transparency is composited onto black, 16-bit depth is kept until
+    the final scaling and EXIF orientation is applied.
+
+    Raises:
+        InputError: for anything that is not a readable image of sensible size.
+    """
+    if isinstance(source, np.ndarray):
+        return _from_array(source, max_pixels)
+    if isinstance(source, (str, os.PathLike)):
+        data = _read_file(Path(source), max_bytes)
+    elif isinstance(source, (bytes, bytearray, memoryview)):
+        data = bytes(source)
+    else:
+        raise InputError(f"cannot read an image from a {type(source).__name__}")
+    if not data:
+        raise InputError("the file is empty (0 bytes)")
+    if len(data) > max_bytes:
+        raise InputError(f"the file is {len(data) / 2**20:.0f} MB; the limit is {max_bytes / 2**20:.0f} MB")
+    if len(data) > 132 and data[128:132] == b"DICM":
+        return _from_dicom(data, max_pixels)
+    return _from_picture(data, max_pixels)
+
+
+def _read_file(path: Path, max_bytes: int) -> bytes:
+    if not path.is_file():
+        raise InputError(f"no such file: {path}")
+    if path.stat().st_size > max_bytes:
+        raise InputError(
+            f"{path.name} is {path.stat().st_size / 2**20:.0f} MB; the limit is {max_bytes / 2**20:.0f} MB"
+        )
+    return path.read_bytes()
+
+
+def _check_size(width: int, height: int, max_pixels: int) -> None:
+    if width * height > max_pixels:
+        raise InputError(
+            f"the image is {width}x{height} pixels ({width * height / 1e6:.0f} MP); "
+            f"the limit is {max_pixels / 1e6:.0f} MP"
+        )
+    if min(width, height) < MIN_SIDE:
+        raise InputError(f"the image is only {width}x{height} pixels; at least {MIN_SIDE} per side is needed")
+
+
+def _from_picture(data: bytes, max_pixels: int) -> np.ndarray:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as image:
+                _check_size(*image.size, max_pixels)
+                image.load()
+                return _to_gray(ImageOps.exif_transpose(image))
+    except InputError:
+        raise
+    except UnidentifiedImageError:
+        raise InputError("this is not an image file rxviz can read (JPEG, PNG, TIFF, BMP or DICOM)") from None
+    except Image.DecompressionBombError:
+        raise InputError("the image is too large to decode safely") from None
+    except (OSError, SyntaxError, ValueError, EOFError, MemoryError) as exc:
+        raise InputError(f"the image file is damaged or truncated ({exc})") from None
+
+
+def _to_gray(image: Image.Image) -> np.ndarray:
+    """Any PIL mode -> float32 luminance in [0, 1], keeping 16-bit and float precision."""
+    if image.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I", "F"):
+        array = np.asarray(image)
+        if image.mode == "I" and array.min() >= 0 and array.max() <= 65535:
+            array = array.astype(np.uint16)  # 16-bit PNGs often open as 32-bit "I"
+        return _from_array(array, MAX_PIXELS)
+    if image.mode in ("P", "PA"):
+        image = image.convert("RGBA")
+    if image.mode in ("RGBA", "LA", "La", "RGBa"):
+        background = Image.new("RGBA", image.size, (0, 0, 0, 255))
+        image = Image.alpha_composite(background, image.convert("RGBA"))
+    return np.asarray(image.convert("L"), dtype=np.float32) / 255.0
+
+
+def _from_array(array: np.ndarray, max_pixels: int) -> np.ndarray:
+    """A (H, W), (H, W, 1), (H, W, 3) or (H, W, 4) array -> float32 grayscale in [0, 1].
+
+    8- and 16-bit integers are scaled by their full range; anything else is taken as it is when
+    already in [0, 1] and stretched to [0, 1] otherwise.
+    """
+    if array.ndim == 3 and array.shape[2] == 1:
+        array = array[..., 0]
+    if not (array.ndim == 2 or (array.ndim == 3 and array.shape[2] in (3, 4))):
+        raise InputError(f"an image array must be 2-D grayscale or have 1, 3 or 4 channels, not {array.shape}")
+    _check_size(array.shape[1], array.shape[0], max_pixels)
+    values = array.astype(np.float32)
+    if array.dtype in (np.uint8, np.uint16):
+        values /= np.float32(np.iinfo(array.dtype).max)
+    if values.ndim == 3:
+        gray = values[..., :3] @ np.float32([0.299, 0.587, 0.114])
+        values = gray * values[..., 3] if array.shape[2] == 4 else gray
+    if not np.all(np.isfinite(values)):
+        raise InputError("the image holds NaN or infinite values")
+    return values if values.min() >= 0.0 and values.max() <= 1.0 else _stretch(values)
+
+
+def _stretch(values: np.ndarray) -> np.ndarray:
+    """Map the value range linearly onto [0, 1]; a flat image becomes all zeros."""
+    low, high = float(values.min()), float(values.max())
+    return (values - low) / (high - low) if high > low else np.zeros_like(values)
+
+
+def _from_dicom(data: bytes, max_pixels: int) -> np.ndarray:
+    """A DICOM file -> grayscale: rescale, VOI window and MONOCHROME1 inversion applied."""
+    try:
+        import pydicom
+        from pydicom.pixels import apply_modality_lut, apply_voi_lut
+    except ImportError:  # pragma: no cover - pydicom is a dependency
+        raise InputError("reading DICOM needs the pydicom package") from None
+    try:
+        dataset = pydicom.dcmread(io.BytesIO(data))
+        if int(getattr(dataset, "NumberOfFrames", 1) or 1) > 1:
+            raise InputError("this DICOM holds several frames; rxviz reads single-frame radiographs only")
+        _check_size(int(dataset.Columns), int(dataset.Rows), max_pixels)
+        try:
+            pixels = dataset.pixel_array
+        except Exception as exc:  # pydicom raises many types for codecs it lacks
+            syntax = getattr(dataset.file_meta, "TransferSyntaxUID", "unknown")
+            name = getattr(syntax, "name", str(syntax))
+            raise InputError(f"cannot decode DICOM pixel data with transfer syntax '{name}' ({exc})") from None
+        if pixels.ndim != 2:
+            raise InputError("this DICOM is not a single grayscale image")
+        values = apply_voi_lut(apply_modality_lut(pixels, dataset), dataset).astype(np.float32)
+        if getattr(dataset, "PhotometricInterpretation", "") == "MONOCHROME1":
+            values = values.max() - values
+    except InputError:
+        raise
+    except Exception as exc:  # a malformed header can fail anywhere inside pydicom
+        raise InputError(f"the DICOM file is damaged or incomplete ({exc})") from None
+    return _stretch(values)

@@ -1,0 +1,82 @@
+"""Classification metrics in plain numpy: what the model card and ``rxviz evaluate`` report.
+
+Binary figures treat pneumonia (bacterial or viral) as positive, with P(pneumonia) = 1 - P(NORMAL);
+an image counts as called pneumonia when its most likely class is not NORMAL.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+
+def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> np.ndarray:
+    """Counts with true classes as rows and predicted classes as columns."""
+    matrix = np.zeros((n_classes, n_classes), dtype=int)
+    np.add.at(matrix, (np.asarray(y_true), np.asarray(y_pred)), 1)
+    return matrix
+
+
+def roc_auc(positive: np.ndarray, scores: np.ndarray) -> float:
+    """Area under the ROC curve (the Mann-Whitney statistic; ties count one half)."""
+    positive = np.asarray(positive, dtype=bool)
+    scores = np.asarray(scores, dtype=np.float64)
+    n_pos, n_neg = positive.sum(), (~positive).sum()
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    order = np.argsort(scores, kind="mergesort")
+    ranks = np.empty(len(scores))
+    sorted_scores = scores[order]
+    # average ranks over ties
+    _, first, counts = np.unique(sorted_scores, return_index=True, return_counts=True)
+    for start, count in zip(first, counts):
+        ranks[order[start:start + count]] = start + (count + 1) / 2.0
+    return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
+
+
+def _safe_div(a: float, b: float) -> float:
+    return float(a / b) if b else float("nan")
+
+
+def classification_report(
+    y_true: Sequence[int], probabilities: np.ndarray, class_names: Sequence[str], normal_index: int = 0
+) -> dict[str, Any]:
+    """All figures the model card holds, as a JSON-ready dict."""
+    y_true = np.asarray(y_true)
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    y_pred = probabilities.argmax(axis=1)
+    n = len(class_names)
+    matrix = confusion_matrix(y_true, y_pred, n)
+    per_class, f1s = {}, []
+    for k, name in enumerate(class_names):
+        tp = matrix[k, k]
+        fn = matrix[k].sum() - tp
+        fp = matrix[:, k].sum() - tp
+        tn = matrix.sum() - tp - fn - fp
+        precision, recall = _safe_div(tp, tp + fp), _safe_div(tp, tp + fn)
+        f1 = _safe_div(2 * precision * recall, precision + recall) if tp else 0.0
+        f1s.append(f1)
+        per_class[name] = {
+            "support": int(matrix[k].sum()),
+            "sensitivity": recall,
+            "specificity": _safe_div(tn, tn + fp),
+            "precision": precision,
+            "f1": f1,
+        }
+    is_pneumonia = y_true != normal_index
+    called_pneumonia = y_pred != normal_index
+    p_pneumonia = 1.0 - probabilities[:, normal_index]
+    return {
+        "n_images": int(len(y_true)),
+        "accuracy": float((y_pred == y_true).mean()),
+        "macro_f1": float(np.mean(f1s)),
+        "per_class": per_class,
+        "confusion_matrix": matrix.tolist(),
+        "binary": {
+            "accuracy": float((called_pneumonia == is_pneumonia).mean()),
+            "sensitivity": _safe_div((called_pneumonia & is_pneumonia).sum(), is_pneumonia.sum()),
+            "specificity": _safe_div((~called_pneumonia & ~is_pneumonia).sum(), (~is_pneumonia).sum()),
+            "roc_auc": roc_auc(is_pneumonia, p_pneumonia),
+        },
+    }

@@ -1,0 +1,33 @@
+"""(Image, heatmap) -> picture: colour a heatmap and lay it over the radiograph."""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: Colormaps offered in menus; any matplotlib colormap name works in :func:`overlay`.
+COLORMAPS: tuple[str, ...] = ("jet", "turbo", "inferno", "viridis", "hot")
+
+
+def colorize(heatmap: np.ndarray, colormap: str = "jet") -> np.ndarray:
+    """A map in [0, 1] -> RGB uint8 through a matplotlib colormap."""
+    import matplotlib
+
+    try:
+        cmap = matplotlib.colormaps[colormap]
+    except KeyError:
+        raise ValueError(f"unknown colormap {colormap!r}; try one of {', '.join(COLORMAPS)}") from None
+    return (cmap(np.clip(heatmap, 0.0, 1.0))[..., :3] * 255).round().astype(np.uint8)
+
+
+def overlay(image: np.ndarray, heatmap: np.ndarray, alpha: float = 0.4, colormap: str = "jet") -> np.ndarray:
+    """Blend the coloured heatmap over the grayscale image: (1 - alpha) * image + alpha * colour.
+
+    ``image`` and ``heatmap`` are 2-D arrays in [0, 1] of the same shape; returns RGB uint8.
+    """
+    if image.shape != heatmap.shape:
+        raise ValueError(f"image {image.shape} and heatmap {heatmap.shape} differ in shape")
+    if not 0.0 <= alpha <= 1.0:
+        raise ValueError(f"alpha must be in [0, 1], got {alpha}")
+    gray = np.repeat(np.clip(image, 0.0, 1.0)[..., np.newaxis] * 255.0, 3, axis=2)
+    blended = (1.0 - alpha) * gray + alpha * colorize(heatmap, colormap).astype(np.float32)
+    return blended.round().astype(np.uint8)

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Create .venv/ at the repository root and install rxviz with everything the dashboard and the
+# tests need. Safe to run again: it only reinstalls when pyproject.toml has changed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+    echo "rxviz: creating .venv with $($PYTHON --version)"
+    "$PYTHON" -m venv .venv
+fi
+stamp=.venv/.rxviz-installed
+want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    echo "rxviz: installing Python packages into .venv (about a minute, ~2 GB)"
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[dashboard,test]"
+    echo "$want" > "$stamp"
+fi

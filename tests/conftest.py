@@ -1,0 +1,49 @@
+"""Shared fixtures: the real dataset folder, real test images and the bundled model."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+
+from rxviz.data import Sample, data_dir, list_samples  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _require(condition: bool, reason: str) -> None:
+    """Skip on a developer's machine, fail in CI: CI must run every test."""
+    if not condition:
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason} (CI must run this test)")
+        pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def dataset() -> Path:
+    root = data_dir()
+    _require((root / "test").is_dir(), f"dataset not found at {root}; set RXVIZ_DATA")
+    return root
+
+
+@pytest.fixture(scope="session")
+def test_samples(dataset: Path) -> list[Sample]:
+    return list_samples(dataset / "test")
+
+
+@pytest.fixture(scope="session")
+def xray_paths(test_samples: list[Sample]) -> dict[str, Path]:
+    """One real test image of each class."""
+    return {name: next(s.path for s in test_samples if s.class_name == name)
+            for name in ("NORMAL", "BACTERIAL", "VIRAL")}
+
+
+@pytest.fixture(scope="session")
+def classifier():
+    from rxviz.api import Classifier
+
+    return Classifier.load()

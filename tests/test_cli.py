@@ -1,0 +1,70 @@
+"""The rxviz console script, run as a user runs it: in a subprocess, on real files."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from rxviz.data import CLASS_NAMES
+
+
+def rxviz(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "rxviz.cli", *args], capture_output=True, text=True, timeout=300)
+
+
+def test_predict_json_and_overlays_round_trip(tmp_path, xray_paths):
+    paths = [str(p) for p in xray_paths.values()]
+    run = rxviz("predict", *paths, "--json", "--cam-dir", str(tmp_path), "--method", "gradcam++")
+    assert run.returncode == 0, run.stderr
+    records = [json.loads(line) for line in run.stdout.splitlines()]
+    assert [r["file"] for r in records] == paths
+    for record in records:
+        assert record["label"] in CLASS_NAMES
+        assert abs(sum(record["probabilities"].values()) - 1.0) < 1e-6
+        overlay = np.asarray(Image.open(record["overlay"]))
+        assert overlay.shape == (*np.asarray(Image.open(record["file"]).convert("L")).shape, 3)
+    assert len(list(tmp_path.glob("*_gradcam++_*.png"))) == 3
+
+
+def test_predict_plain_text_names_each_file(xray_paths):
+    run = rxviz("predict", str(xray_paths["NORMAL"]))
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.startswith(str(xray_paths["NORMAL"]) + ": ")
+    assert all(name in run.stdout for name in CLASS_NAMES)
+
+
+def test_bad_file_gives_one_line_and_nonzero_exit(tmp_path, xray_paths):
+    bad = tmp_path / "notes.png"
+    bad.write_text("not an image")
+    run = rxviz("predict", str(bad), str(xray_paths["VIRAL"]))
+    assert run.returncode == 1
+    assert "Traceback" not in run.stderr
+    errors = [line for line in run.stderr.splitlines() if line.strip()]
+    assert errors == [f"rxviz: error: {bad}: this is not an image file rxviz can read (JPEG, PNG, TIFF, BMP or DICOM)"]
+    assert str(xray_paths["VIRAL"]) in run.stdout  # the good file after it is still classified
+
+
+def test_missing_folder_and_unknown_target_are_one_line_errors(tmp_path, xray_paths):
+    run = rxviz("evaluate", str(tmp_path / "nowhere"))
+    assert run.returncode == 2 and "Traceback" not in run.stderr and "no images" in run.stderr
+    run = rxviz("predict", str(xray_paths["VIRAL"]), "--cam-dir", str(tmp_path), "--target", "COVID")
+    assert run.returncode == 2 and "Traceback" not in run.stderr and "unknown class" in run.stderr
+
+
+def test_evaluate_prints_metrics_for_a_folder(tmp_path, test_samples):
+    for sample in test_samples[:6] + test_samples[-6:]:
+        folder = tmp_path / sample.path.parent.name
+        folder.mkdir(exist_ok=True)
+        shutil.copy(sample.path, folder)
+    run = rxviz("evaluate", str(tmp_path), "--json")
+    assert run.returncode == 0, run.stderr
+    report = json.loads(run.stdout)
+    assert report["n_images"] == 12
+    assert sum(map(sum, report["confusion_matrix"])) == 12
+    assert "evaluating" in run.stderr  # the progress bar goes to stderr, not into the JSON

@@ -1,0 +1,123 @@
+"""Every kind of input a user can hand over: the good ones load alike, the bad ones raise InputError."""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from rxviz.io import MAX_PIXELS, InputError, load_image
+
+
+@pytest.fixture(scope="module")
+def xray(xray_paths) -> np.ndarray:
+    return load_image(xray_paths["NORMAL"])
+
+
+def _encode(image: Image.Image, fmt: str = "PNG", **kwargs) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format=fmt, **kwargs)
+    return buffer.getvalue()
+
+
+def _chunk(kind: bytes, body: bytes) -> bytes:
+    return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+
+def _png_header_only(width: int, height: int) -> bytes:
+    """A tiny PNG whose header claims width x height: the shape of a decompression bomb."""
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", zlib.compress(b"")) + _chunk(b"IEND", b"")
+
+
+def test_real_xray_loads_as_unit_grayscale(xray_paths, xray):
+    assert xray.ndim == 2 and xray.dtype == np.float32
+    assert 0.0 <= xray.min() < xray.max() <= 1.0
+    assert np.array_equal(load_image(xray_paths["NORMAL"].read_bytes()), xray)
+    assert np.array_equal(load_image(str(xray_paths["NORMAL"])), xray)
+
+
+@pytest.mark.parametrize("mode", ["RGB", "RGBA", "P", "I;16", "L", "uint8-array", "uint16-array", "rgb-array"])
+def test_every_mode_gives_the_same_grayscale(xray, mode):
+    gray8 = (xray * 255).round().astype(np.uint8)
+    if mode == "I;16":
+        source = _encode(Image.fromarray((gray8.astype(np.uint16) * 257)))
+    elif mode == "uint8-array":
+        source = gray8
+    elif mode == "uint16-array":
+        source = gray8.astype(np.uint16) * 257
+    elif mode == "rgb-array":
+        source = np.repeat(gray8[..., None], 3, axis=2)
+    else:
+        source = _encode(Image.fromarray(gray8).convert(mode))
+    loaded = load_image(source)
+    assert loaded.shape == xray.shape
+    assert np.abs(loaded - xray).max() <= 1.5 / 255
+
+
+def test_sixteen_bit_precision_is_kept():
+    ramp = np.tile(np.arange(0, 65536, 64, dtype=np.uint16), (40, 1))  # 1024 distinct levels
+    loaded = load_image(_encode(Image.fromarray(ramp)))
+    assert len(np.unique(loaded)) == 1024
+
+
+def test_transparent_pixels_become_black():
+    rgba = np.full((40, 40, 4), 255, np.uint8)
+    rgba[:, :20, 3] = 0
+    loaded = load_image(_encode(Image.fromarray(rgba, "RGBA")))
+    assert loaded[:, :20].max() == 0.0 and loaded[:, 20:].min() == 1.0
+
+
+def test_exif_rotation_is_applied():
+    wide = Image.fromarray(np.zeros((40, 80), np.uint8))
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise on display
+    assert load_image(_encode(wide, "JPEG", exif=exif.tobytes())).shape == (80, 40)
+
+
+BAD_INPUTS = {
+    "empty file": (b"", "empty"),
+    "text file": (b"this is not an image at all\n" * 20, "not an image"),
+    "unknown type": (3.14, "cannot read"),
+    "header claims 8000x8000": (_png_header_only(8000, 8000), "limit"),
+    "header claims 100000x100000": (_png_header_only(100_000, 100_000), "too large"),
+    "tiny image": (np.zeros((8, 8), np.uint8), "at least"),
+    "two-channel array": (np.zeros((64, 64, 2), np.uint8), "channels"),
+    "NaN pixels": (np.full((64, 64), np.nan, np.float32), "NaN"),
+    "missing file": ("/no/such/file.png", "no such file"),
+}
+
+
+@pytest.mark.parametrize("name", BAD_INPUTS)
+def test_bad_input_raises_input_error(name):
+    source, words = BAD_INPUTS[name]
+    with pytest.raises(InputError, match=words):
+        load_image(source)
+
+
+def test_truncated_jpeg_and_png_raise_input_error(xray_paths):
+    data = xray_paths["BACTERIAL"].read_bytes()
+    with pytest.raises(InputError, match="damaged or truncated"):
+        load_image(data[: len(data) // 2])
+    png = _encode(Image.open(xray_paths["BACTERIAL"]))
+    with pytest.raises(InputError, match="damaged or truncated"):
+        load_image(png[: len(png) // 2])
+
+
+def test_size_limits_are_adjustable(xray_paths):
+    data = xray_paths["NORMAL"].read_bytes()
+    with pytest.raises(InputError, match="MB"):
+        load_image(data, max_bytes=1000)
+    with pytest.raises(InputError, match="MP"):
+        load_image(data, max_pixels=100 * 100)
+    assert MAX_PIXELS >= 9_000_000  # a full-size digital radiograph (3000 x 3000) fits
+
+
+def test_input_error_is_a_value_error_with_a_plain_message():
+    with pytest.raises(ValueError) as caught:
+        load_image(b"\x00" * 100)
+    assert "Traceback" not in str(caught.value) and str(caught.value)
