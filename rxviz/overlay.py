@@ -8,6 +8,17 @@ import numpy as np
 COLORMAPS: tuple[str, ...] = ("jet", "turbo", "inferno", "viridis", "hot")
 
 
+def fit_within(picture: np.ndarray, max_side: int) -> np.ndarray:
+    """``picture`` shrunk (never enlarged) so its longer side is at most ``max_side`` pixels."""
+    import cv2
+
+    scale = max_side / max(picture.shape[:2])
+    if scale >= 1:
+        return picture
+    size = (max(1, round(picture.shape[1] * scale)), max(1, round(picture.shape[0] * scale)))
+    return cv2.resize(picture, size, interpolation=cv2.INTER_AREA)
+
+
 def colorize(heatmap: np.ndarray, colormap: str = "jet") -> np.ndarray:
     """A map in [0, 1] -> RGB uint8 through a matplotlib colormap."""
     import matplotlib

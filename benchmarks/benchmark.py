@@ -1,0 +1,80 @@
+"""Speed and size of the bundled model on real radiographs; prints a table of medians.
+
+    .venv/bin/python benchmarks/benchmark.py [--runs 20] [--methods gradcam gradcam++ ...]
+
+Timings are wall-clock medians over ``--runs`` repetitions on this machine, after one warm-up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import resource
+import statistics
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+
+import numpy as np  # noqa: E402
+
+from rxviz.data import data_dir, list_samples  # noqa: E402
+from rxviz.io import load_image  # noqa: E402
+
+
+def median_ms(fn, runs: int) -> tuple[float, float]:
+    """Median and 90th percentile of ``fn``'s wall time in milliseconds, after one warm-up call."""
+    fn()
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times), float(np.percentile(times, 90))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--methods", nargs="*", default=None, help="explanation methods to time (default: all)")
+    args = parser.parse_args()
+
+    import rxviz
+    from rxviz.api import Classifier
+    from rxviz.card import load_card
+    from rxviz.model import load_model
+
+    samples = list_samples(data_dir() / "test")
+    rng = np.random.default_rng(0)
+    paths = [samples[i].path for i in rng.choice(len(samples), size=64, replace=False)]
+    card = load_card()
+
+    start = time.perf_counter()
+    classifier = Classifier.load()
+    first_load = (time.perf_counter() - start) * 1000
+    rows = [("first load (TensorFlow import + model)", first_load, first_load)]
+    rows.append(("model load from file", *median_ms(lambda: load_model.__wrapped__(card.model_path), args.runs)))
+
+    cycle = iter(paths * 100)
+    rows.append(("predict, 1 image (decode + model)", *median_ms(lambda: classifier.analyze(next(cycle), method=None), args.runs)))
+    for method in args.methods or rxviz.methods():
+        rows.append((f"predict + {method}, 1 image", *median_ms(lambda: classifier.analyze(next(cycle), method=method), args.runs)))
+
+    images = [load_image(p) for p in paths[:32]]
+    batch_ms, batch_p90 = median_ms(lambda: classifier.probabilities(images), args.runs)
+
+    print(f"rxviz benchmark: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+          f"{args.runs} runs each, model {card.name} {card.version} ({card.input_size} px)")
+    print(f"{'what':<44} {'median ms':>10} {'p90 ms':>10}")
+    for name, median, p90 in rows:
+        print(f"{name:<44} {median:>10.1f} {p90:>10.1f}")
+    print(f"{'batch of 32 (preprocess + model)':<44} {batch_ms:>10.1f} {batch_p90:>10.1f}"
+          f"   = {32000 / batch_ms:.0f} images/s")
+    print(f"model file size: {card.model_path.stat().st_size / 2**20:.1f} MiB")
+    print(f"peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,318 @@
+"""The dashboard: upload or pick a chest X-ray, read the probabilities, study a live heatmap.
+
+``notebooks/dashboard.ipynb`` only displays ``Dashboard().widget``; all behaviour lives here so
+tests can drive it without a browser (set a control's value or call :meth:`Dashboard.load`, then
+read the widgets back). Nothing uploaded is written to disk: files are read from memory and the
+upload widget is emptied once read.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import os
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterator
+
+import ipywidgets as widgets
+import numpy as np
+
+from .api import Classifier, Result
+from .data import IMAGE_SUFFIXES, data_dir, list_samples
+from .explain import DESCRIPTIONS
+from .io import ImageSource, InputError
+from .overlay import COLORMAPS, fit_within, overlay
+from .report import DISCLAIMER, HEATMAP_NOTE, png_bytes, report_png
+
+#: Folder of example images; default: the dataset's test folder when it exists.
+EXAMPLES_ENV = "RXVIZ_EXAMPLES"
+#: Longest side of the pictures sent to the browser.
+DISPLAY_SIDE = 560
+UPLOAD_TYPES = ".png,.jpg,.jpeg,.dcm,.dicom,.tif,.tiff,.bmp"
+
+STYLE = """
+<style>
+.rx-title { font-size: 1.7em; font-weight: 600; margin: 0.2em 0; }
+.rx-banner { background: #fff4e5; border-left: 5px solid #d9822b; padding: 0.5em 0.8em; font-size: 1.05em; }
+.rx-verdict { font-size: 1.5em; margin: 0.3em 0 0.5em 0; }
+.rx-row { display: flex; align-items: center; gap: 0.6em; margin: 0.3em 0; font-size: 1.15em; }
+.rx-name { width: 11em; }
+.rx-track { width: 16em; height: 1.1em; background: #e6e6e6; border-radius: 3px; }
+.rx-fill { height: 100%; background: #8fb3d9; border-radius: 3px; }
+.rx-top .rx-fill { background: #1f4e79; }
+.rx-top { font-weight: 600; }
+.rx-caption { text-align: center; font-size: 1.05em; color: #333; }
+.rx-error { background: #fdecea; border-left: 5px solid #c62828; padding: 0.5em 0.8em; font-size: 1.1em; }
+.rx-busy { background: #e8f1fb; border-left: 5px solid #1f4e79; padding: 0.5em 0.8em; font-size: 1.1em; }
+.rx-note { color: #333; font-size: 0.98em; line-height: 1.4; max-width: 70em; }
+.rx-report-link { display: inline-block; padding: 0.35em 0.9em; background: #1f4e79; color: white !important;
+                  border-radius: 3px; text-decoration: none; }
+</style>
+"""
+
+
+def find_examples(folder: Path | None = None, per_class: int = 2) -> list[tuple[str, Path]]:
+    """(menu label, path) pairs of example images: ``per_class`` of each class from a folder in
+    the dataset's layout, or the first images of a plain folder. Empty when there is none."""
+    if folder is None:
+        folder = Path(os.environ.get(EXAMPLES_ENV) or data_dir() / "test")
+    if not folder.is_dir():
+        return []
+    try:
+        samples = list_samples(folder)
+    except (FileNotFoundError, ValueError):
+        files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES + (".dcm",))
+        return [(p.name, p) for p in files[: 3 * per_class]]
+    chosen: list[tuple[str, Path]] = []
+    for name in dict.fromkeys(s.class_name for s in samples):
+        of_class = [s for s in samples if s.class_name == name]
+        step = max(1, len(of_class) // per_class)
+        chosen += [(f"{name} · {s.path.name}", s.path) for s in of_class[::step][:per_class]]
+    return chosen
+
+
+class Dashboard:
+    """The widgets of the app and what they do; ``widget`` is the whole app."""
+
+    def __init__(self, classifier: Classifier | None = None, examples: list[tuple[str, Path]] | None = None):
+        self.classifier = classifier or Classifier.load()
+        self.result: Result | None = None
+        self.source_name = ""
+        self._small_image: np.ndarray | None = None
+        self._small_heatmap: np.ndarray | None = None
+        self.examples = find_examples() if examples is None else examples
+        card = self.classifier.card
+        display = card.extra.get("display_names", {})
+        self.display_names = {name: display.get(name, name.title()) for name in card.class_names}
+
+        self.upload = widgets.FileUpload(accept=UPLOAD_TYPES, multiple=False, description="Upload X-ray",
+                                         button_style="primary", icon="")
+        self.example = widgets.Dropdown(
+            options=[("Pick an example…", None)] + [(label, str(path)) for label, path in self.examples],
+            description="or example:", disabled=not self.examples,
+            layout=widgets.Layout(width="28em", display="flex" if self.examples else "none"),
+        )
+        self.target = widgets.Dropdown(
+            options=[("the predicted class", None)] + [(self.display_names[n], n) for n in card.class_names],
+            description="Explain:",
+        )
+        self.method = widgets.Dropdown(
+            options=[(text.split(":")[0], name) for name, text in DESCRIPTIONS.items()], description="Method:"
+        )
+        self.opacity = widgets.FloatSlider(value=0.4, min=0.0, max=1.0, step=0.05, description="Opacity:",
+                                           readout_format=".2f", continuous_update=True)
+        self.colormap = widgets.Dropdown(options=list(COLORMAPS), value=COLORMAPS[0], description="Colours:")
+        self.status = widgets.HTML(layout=widgets.Layout(min_height="2.6em"))
+        self.original = widgets.Image(format="png", layout=widgets.Layout(width="100%", max_width=f"{DISPLAY_SIDE}px"))
+        self.overlay = widgets.Image(format="png", layout=widgets.Layout(width="100%", max_width=f"{DISPLAY_SIDE}px"))
+        self.original_caption = widgets.HTML()
+        self.overlay_caption = widgets.HTML()
+        self.probabilities = widgets.HTML()
+        self.method_note = widgets.HTML()
+        self.report_button = widgets.Button(description="Download report", disabled=True,
+                                            tooltip="A PNG with the image, overlay, probabilities and disclaimer")
+        self.report_link = widgets.HTML()
+
+        for name, w in [("upload", self.upload), ("example", self.example), ("target", self.target),
+                        ("method", self.method), ("opacity", self.opacity), ("colormap", self.colormap),
+                        ("status", self.status), ("original", self.original), ("overlay", self.overlay),
+                        ("probabilities", self.probabilities), ("report", self.report_button),
+                        ("report-link", self.report_link)]:
+            w.add_class(f"rx-{name}")
+
+        self.upload.observe(self._on_upload, "value")
+        self.example.observe(self._on_example, "value")
+        self.target.observe(self._on_explain_change, "value")
+        self.method.observe(self._on_explain_change, "value")
+        self.opacity.observe(self._on_look_change, "value")
+        self.colormap.observe(self._on_look_change, "value")
+        self.report_button.on_click(self._on_report)
+        self.widget = self._layout()
+        self._show_method_note()
+
+    # ---- layout -------------------------------------------------------------------------
+    def _layout(self) -> widgets.Widget:
+        card = self.classifier.card
+        header = widgets.HTML(
+            STYLE
+            + '<div class="rx-title">rxviz: chest X-ray pneumonia classifier with Grad-CAM</div>'
+            + f'<div class="rx-banner rx-disclaimer"><b>{html.escape(DISCLAIMER)}</b></div>'
+        )
+        pictures = widgets.HBox(
+            [widgets.VBox([self.original, self.original_caption], layout=widgets.Layout(width="48%")),
+             widgets.VBox([self.overlay, self.overlay_caption], layout=widgets.Layout(width="48%"))],
+            layout=widgets.Layout(flex_flow="row wrap", justify_content="space-around"),
+        )
+        controls = widgets.VBox([
+            widgets.HTML("<b>Heatmap</b>"), self.target, self.method, self.method_note,
+            self.opacity, self.colormap, widgets.HTML("<br>"), self.report_button, self.report_link,
+        ])
+        side = widgets.VBox([self.probabilities, controls], layout=widgets.Layout(width="30em"))
+        body = widgets.HBox([widgets.Box([pictures], layout=widgets.Layout(flex="1 1 auto")), side],
+                            layout=widgets.Layout(flex_flow="row wrap"))
+        footer = widgets.HTML(
+            '<div class="rx-note"><p><b>Reading the heatmap.</b> '
+            + html.escape(HEATMAP_NOTE)
+            + " Warm colours mark the regions with the most influence on the score of the class being"
+              " explained, at a coarse grid of the image. Heat outside the lungs (text markers, tubes,"
+              " image borders) is a warning that the model may rely on shortcuts rather than anatomy."
+              "</p><p><b>The model.</b> "
+            + f"{html.escape(card.name)} {html.escape(card.version)}, a small CNN trained from scratch on"
+              " pediatric chest radiographs; see models/MODEL_CARD.md for its measured accuracy and limits.</p>"
+              "<p><b>Data.</b> "
+            + html.escape(card.extra.get("dataset", ""))
+            + "</p></div>"
+        )
+        return widgets.VBox(
+            [header, widgets.HBox([self.upload, self.example], layout=widgets.Layout(flex_flow="row wrap")),
+             self.status, body, footer],
+            layout=widgets.Layout(padding="0.5em 1em"),
+        )
+
+    # ---- actions ------------------------------------------------------------------------
+    def load(self, source: ImageSource, name: str) -> None:
+        """Analyse a new image (bytes, path or array) and show it; errors become a message."""
+        result = self._run(f"Analysing {name} …", source, clear_on_error=True,
+                           context=f"Could not use <b>{html.escape(name)}</b>")
+        if result is None:
+            return
+        self.source_name = name
+        self._set_result(result)
+        self.original.value = png_bytes(result.image, DISPLAY_SIDE)
+        height, width = result.image.shape
+        self.original_caption.value = f'<div class="rx-caption">{html.escape(name)} ({width}×{height})</div>'
+        self._show_probabilities()
+        self.report_button.disabled = False
+
+    def _set_result(self, result: Result) -> None:
+        """Keep the result and a display-sized copy of its image and heatmap, then redraw."""
+        self.result = result
+        self._small_image = fit_within(result.image, DISPLAY_SIDE)
+        self._small_heatmap = fit_within(result.heatmap, DISPLAY_SIDE)
+        self.report_link.value = ""
+        self.redraw()
+        target = self.display_names[result.target]
+        self.overlay_caption.value = (f'<div class="rx-caption">{html.escape(self.method.label)} heatmap for '
+                                      f"<b>{html.escape(target)}</b></div>")
+
+    def explain_again(self) -> None:
+        """Recompute the heatmap for the chosen class and method, reusing the loaded image."""
+        if self.result is None:
+            return
+        result = self._run(f"Computing {self.method.label} …", self.result.image, clear_on_error=False,
+                           context="Could not compute the heatmap")
+        if result is None:
+            return
+        self._set_result(result)
+
+    def redraw(self) -> None:
+        """Redraw the overlay from the cached heatmap with the current opacity and colours."""
+        if self._small_image is None or self._small_heatmap is None:
+            return
+        picture = overlay(self._small_image, self._small_heatmap, alpha=self.opacity.value, colormap=self.colormap.value)
+        self.overlay.value = png_bytes(picture)
+
+    def make_report(self) -> bytes | None:
+        """The PNG report for the current result, also offered as a download link."""
+        if self.result is None:
+            return None
+        with self._busy("Preparing the report …"):
+            data = report_png(self.result, self.classifier.card, alpha=self.opacity.value, colormap=self.colormap.value)
+        stem = Path(self.source_name).stem or "xray"
+        filename = f"rxviz-report-{stem}-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}.png"
+        self.report_link.value = (
+            f'<a class="rx-report-link" download="{html.escape(filename)}" '
+            f'href="data:image/png;base64,{base64.b64encode(data).decode()}">Save report PNG '
+            f"({len(data) // 1024} KB)</a>"
+        )
+        return data
+
+    # ---- event handlers -----------------------------------------------------------------
+    def _on_upload(self, change) -> None:
+        files = change["new"]
+        if not files:
+            return
+        upload = files[0]
+        data, name = bytes(upload["content"]), upload["name"]
+        self.upload.value = ()  # forget the bytes in the widget; also lets the same file be re-uploaded
+        self.load(data, name)
+
+    def _on_example(self, change) -> None:
+        if change["new"]:
+            self.load(Path(change["new"]), Path(change["new"]).name)
+
+    def _on_explain_change(self, change) -> None:
+        self._show_method_note()
+        self.explain_again()
+
+    def _on_look_change(self, change) -> None:
+        self.redraw()
+
+    def _on_report(self, button) -> None:
+        self.make_report()
+
+    # ---- helpers ------------------------------------------------------------------------
+    def _run(self, busy: str, source: ImageSource, clear_on_error: bool, context: str) -> Result | None:
+        """Analyse ``source`` with the current controls behind the busy indicator.
+
+        Returns None after showing a message when it fails; the app stays usable either way.
+        """
+        with self._busy(busy):
+            try:
+                return self.classifier.analyze(source, method=self.method.value, target=self.target.value)
+            except InputError as exc:
+                message = (f"{context}: {html.escape(str(exc))}. "
+                           "Please choose a chest radiograph (JPEG, PNG or DICOM).")
+            except Exception as exc:  # keep the app alive whatever happens
+                message = f"{context}: {html.escape(type(exc).__name__)}: {html.escape(str(exc))}"
+        if clear_on_error:
+            self._clear()
+        self._show_error(message)
+        return None
+
+    @contextmanager
+    def _busy(self, message: str) -> Iterator[None]:
+        controls = [self.upload, self.example, self.target, self.method, self.report_button]
+        was_disabled = [c.disabled for c in controls]
+        self.status.value = f'<div class="rx-busy rx-busy-indicator">⏳ {html.escape(message)} please wait.</div>'
+        for control in controls:
+            control.disabled = True
+        try:
+            yield
+        finally:
+            for control, disabled in zip(controls, was_disabled):
+                control.disabled = disabled
+            if "rx-busy" in self.status.value:
+                self.status.value = ""
+
+    def _show_error(self, message: str) -> None:
+        self.status.value = f'<div class="rx-error">{message}</div>'
+
+    def _clear(self) -> None:
+        self.result = self._small_image = self._small_heatmap = None
+        self.original.value = self.overlay.value = b""
+        self.original_caption.value = self.overlay_caption.value = ""
+        self.probabilities.value = self.report_link.value = ""
+        self.report_button.disabled = True
+
+    def _show_method_note(self) -> None:
+        self.method_note.value = f'<div class="rx-note" style="max-width:28em">{html.escape(DESCRIPTIONS[self.method.value])}</div>'
+
+    def _show_probabilities(self) -> None:
+        assert self.result is not None
+        probs = self.result.probabilities
+        top = self.result.label
+        rows = "".join(
+            f'<div class="rx-row{" rx-top" if name == top else ""}" data-class="{name}">'
+            f'<span class="rx-name">{html.escape(self.display_names[name])}</span>'
+            f'<span class="rx-track"><div class="rx-fill" style="width:{100 * p:.1f}%"></div></span>'
+            f'<span class="rx-value">{100 * p:.1f} %</span></div>'
+            for name, p in probs.items()
+        )
+        self.probabilities.value = (
+            f'<div class="rx-verdict">Most likely: <b class="rx-label">{html.escape(self.display_names[top])}</b>'
+            f" ({100 * probs[top]:.0f} %)</div>{rows}"
+        )
+

@@ -1,0 +1,90 @@
+"""Result -> a one-page PNG report: image, overlay, probabilities, model version, date, disclaimer.
+
+Built in memory; nothing is written to disk unless the caller saves the returned bytes.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime, timezone
+
+import numpy as np
+
+from .api import Result
+from .card import ModelCard
+from .overlay import fit_within
+
+DISCLAIMER = (
+    "rxviz is a teaching and research tool, not a medical device. "
+    "It must not be used to diagnose, treat or triage a patient."
+)
+
+HEATMAP_NOTE = (
+    "The heatmap shows which regions most raised the model's score for the explained class. "
+    "It is not an outline of disease, and a convincing heatmap does not make the prediction right."
+)
+
+
+def report_png(result: Result, card: ModelCard, alpha: float = 0.4, colormap: str = "jet",
+               when: datetime | None = None) -> bytes:
+    """Render the report for ``result`` as PNG bytes."""
+    from matplotlib.figure import Figure
+
+    when = when or datetime.now(timezone.utc)
+    names = list(result.probabilities)
+    values = [result.probabilities[n] for n in names]
+
+    figure = Figure(figsize=(12, 6.2), dpi=110)
+    grid = figure.add_gridspec(2, 3, height_ratios=[1, 0.18], width_ratios=[1, 1, 0.8])
+    for column, (picture, title) in enumerate([
+        (result.image, "Radiograph"),
+        (result.overlay(alpha=alpha, colormap=colormap),
+         f"{result.method} for {result.target}"),
+    ]):
+        axis = figure.add_subplot(grid[0, column])
+        axis.imshow(picture, cmap="gray", vmin=0, vmax=1) if picture.ndim == 2 else axis.imshow(picture)
+        axis.set_title(title, fontsize=12)
+        axis.axis("off")
+
+    bars = figure.add_subplot(grid[0, 2])
+    colours = ["#1f4e79" if n == result.label else "#8fb3d9" for n in names]
+    bars.barh(names[::-1], values[::-1], color=colours[::-1])
+    for y, value in enumerate(values[::-1]):
+        bars.text(min(value + 0.02, 0.80), y, f"{100 * value:.1f} %", va="center", fontsize=11)
+    bars.set_xlim(0, 1)
+    bars.set_title(f"Most likely: {result.label}", fontsize=12)
+    bars.set_xlabel("probability")
+    bars.spines[["top", "right"]].set_visible(False)
+
+    footer = figure.add_subplot(grid[1, :])
+    footer.axis("off")
+    footer.text(0, 1.0, DISCLAIMER, fontsize=11, weight="bold", va="top", color="#8b0000")
+    footer.text(0, 0.62, HEATMAP_NOTE, fontsize=9, va="top")
+    footer.text(
+        0, 0.28,
+        f"Model {card.name} {card.version} ({card.input_size} px)  |  report {when:%Y-%m-%d %H:%M} UTC\n"
+        f"Training data: {card.extra.get('dataset', 'see the model card')}",
+        fontsize=9, va="top", color="#444444",
+    )
+    figure.suptitle("rxviz chest X-ray report", fontsize=14, weight="bold")
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def png_bytes(rgb_or_gray: np.ndarray, max_side: int | None = None) -> bytes:
+    """Encode an image (gray float in [0, 1] or RGB uint8) as PNG, shrunk to ``max_side`` if given."""
+    import cv2
+
+    picture = rgb_or_gray
+    if picture.dtype != np.uint8:
+        picture = (np.clip(picture, 0, 1) * 255).round().astype(np.uint8)
+    if max_side:
+        picture = fit_within(picture, max_side)
+    if picture.ndim == 3:
+        picture = cv2.cvtColor(picture, cv2.COLOR_RGB2BGR)
+    ok, encoded = cv2.imencode(".png", picture)
+    if not ok:
+        raise ValueError("could not encode the image as PNG")
+    return encoded.tobytes()

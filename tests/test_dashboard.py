@@ -1,0 +1,105 @@
+"""The dashboard module driven without a browser: state changes and error paths."""
+
+from __future__ import annotations
+
+import datetime
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from rxviz.dashboard import Dashboard, find_examples
+
+
+@pytest.fixture()
+def app(classifier, dataset):
+    return Dashboard(classifier, examples=find_examples(dataset / "test"))
+
+
+def _upload(app: Dashboard, data: bytes, name: str) -> None:
+    app.upload.value = ({"name": name, "type": "", "size": len(data), "content": memoryview(data),
+                         "last_modified": datetime.datetime.now(datetime.timezone.utc)},)
+
+
+def test_examples_cover_every_class(dataset):
+    labels = [label for label, _ in find_examples(dataset / "test", per_class=2)]
+    assert len(labels) == 6
+    assert {label.split(" · ")[0] for label in labels} == {"NORMAL", "BACTERIAL", "VIRAL"}
+
+
+def test_works_without_examples(classifier, tmp_path):
+    app = Dashboard(classifier, examples=find_examples(tmp_path / "missing"))
+    assert app.examples == [] and app.example.disabled
+
+
+def test_upload_shows_label_probabilities_and_overlay(app, xray_paths):
+    _upload(app, xray_paths["BACTERIAL"].read_bytes(), "chest.jpeg")
+    assert app.result is not None
+    assert app.upload.value == ()  # the bytes are not kept in the widget
+    assert bytes(app.original.value[:4]) == bytes(app.overlay.value[:4]) == b"\x89PNG"
+    html = app.probabilities.value
+    assert "Most likely" in html and html.count('class="rx-value"') == 3
+    assert app.result.label in html.upper() or app.display_names[app.result.label] in html
+    assert app.status.value == "" and not app.report_button.disabled
+
+
+def test_opacity_and_colormap_redraw_without_recomputing(app, xray_paths, monkeypatch):
+    app.load(xray_paths["VIRAL"], "viral.jpeg")
+    before, heatmap = app.overlay.value, app.result.heatmap
+    monkeypatch.setattr(app.classifier, "analyze", lambda *a, **k: pytest.fail("recomputed the heatmap"))
+    app.opacity.value = 0.9
+    after_opacity = app.overlay.value
+    app.colormap.value = "viridis"
+    assert before != after_opacity != app.overlay.value
+    assert app.result.heatmap is heatmap
+
+
+def test_target_and_method_recompute_the_heatmap(app, xray_paths):
+    app.load(xray_paths["NORMAL"], "normal.jpeg")
+    first = app.result.heatmap
+    app.target.value = "VIRAL"
+    assert app.result.target == "VIRAL" and not np.array_equal(first, app.result.heatmap)
+    app.method.value = "gradcam++"
+    assert app.result.method == "gradcam++" and "Grad-CAM++" in app.overlay_caption.value
+
+
+@pytest.mark.parametrize("data, words", [
+    (b"", "empty"),
+    (b"%PDF-1.4 this is a document", "not an image"),
+])
+def test_bad_upload_shows_a_friendly_message_and_the_app_recovers(app, xray_paths, data, words):
+    app.load(xray_paths["NORMAL"], "normal.jpeg")
+    _upload(app, data, "bad.png")
+    assert "rx-error" in app.status.value and words in app.status.value and "bad.png" in app.status.value
+    assert app.result is None and app.overlay.value == b"" and app.report_button.disabled
+    _upload(app, xray_paths["VIRAL"].read_bytes(), "good.jpeg")
+    assert app.result is not None and app.status.value == ""
+
+
+def test_truncated_and_oversized_uploads_are_refused(app, xray_paths, monkeypatch):
+    data = xray_paths["BACTERIAL"].read_bytes()
+    _upload(app, data[: len(data) // 3], "cut.jpeg")
+    assert "damaged or truncated" in app.status.value
+    huge = Image.new("L", (9000, 6000))
+    buffer = io.BytesIO()
+    huge.save(buffer, format="PNG")
+    _upload(app, buffer.getvalue(), "huge.png")
+    assert "limit" in app.status.value
+
+
+def test_uploads_are_not_written_to_disk(app, xray_paths, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _upload(app, xray_paths["BACTERIAL"].read_bytes(), "private.jpeg")
+    app.make_report()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_report_is_a_png_with_a_download_link(app, xray_paths):
+    app.load(xray_paths["BACTERIAL"], "chest.jpeg")
+    data = app.make_report()
+    assert data.startswith(b"\x89PNG")
+    image = Image.open(io.BytesIO(data))
+    assert image.size[0] > 1000
+    assert 'download="rxviz-report-chest-' in app.report_link.value
+    assert "data:image/png;base64," in app.report_link.value
