@@ -38,8 +38,9 @@ STYLE = """
 .rx-banner { background: #fff4e5; border-left: 5px solid #d9822b; padding: 0.5em 0.8em; font-size: 1.05em; }
 .rx-verdict { font-size: 1.5em; margin: 0.3em 0 0.5em 0; }
 .rx-row { display: flex; align-items: center; gap: 0.6em; margin: 0.3em 0; font-size: 1.15em; }
-.rx-name { width: 11em; }
-.rx-track { width: 16em; height: 1.1em; background: #e6e6e6; border-radius: 3px; }
+.rx-name { width: 8em; }
+.rx-value { white-space: nowrap; width: 4.5em; text-align: right; }
+.rx-track { width: 11em; height: 1.1em; background: #e6e6e6; border-radius: 3px; }
 .rx-fill { height: 100%; background: #8fb3d9; border-radius: 3px; }
 .rx-top .rx-fill { background: #1f4e79; }
 .rx-top { font-weight: 600; }
@@ -47,7 +48,7 @@ STYLE = """
 .rx-error { background: #fdecea; border-left: 5px solid #c62828; padding: 0.5em 0.8em; font-size: 1.1em; }
 .rx-busy { background: #e8f1fb; border-left: 5px solid #1f4e79; padding: 0.5em 0.8em; font-size: 1.1em; }
 .rx-note { color: #333; font-size: 0.98em; line-height: 1.4; max-width: 70em; }
-.rx-report-link { display: inline-block; padding: 0.35em 0.9em; background: #1f4e79; color: white !important;
+.rx-save { display: inline-block; padding: 0.35em 0.9em; background: #1f4e79; color: white !important;
                   border-radius: 3px; text-decoration: none; }
 </style>
 """
@@ -105,8 +106,9 @@ class Dashboard:
                                            readout_format=".2f", continuous_update=True)
         self.colormap = widgets.Dropdown(options=list(COLORMAPS), value=COLORMAPS[0], description="Colours:")
         self.status = widgets.HTML(layout=widgets.Layout(min_height="2.6em"))
-        self.original = widgets.Image(format="png", layout=widgets.Layout(width="100%", max_width=f"{DISPLAY_SIDE}px"))
-        self.overlay = widgets.Image(format="png", layout=widgets.Layout(width="100%", max_width=f"{DISPLAY_SIDE}px"))
+        picture = dict(width="34vw", max_width=f"{DISPLAY_SIDE}px", min_width="280px")
+        self.original = widgets.Image(format="png", layout=widgets.Layout(**picture))
+        self.overlay = widgets.Image(format="png", layout=widgets.Layout(**picture))
         self.original_caption = widgets.HTML()
         self.overlay_caption = widgets.HTML()
         self.probabilities = widgets.HTML()
@@ -141,17 +143,15 @@ class Dashboard:
             + f'<div class="rx-banner rx-disclaimer"><b>{html.escape(DISCLAIMER)}</b></div>'
         )
         pictures = widgets.HBox(
-            [widgets.VBox([self.original, self.original_caption], layout=widgets.Layout(width="48%")),
-             widgets.VBox([self.overlay, self.overlay_caption], layout=widgets.Layout(width="48%"))],
-            layout=widgets.Layout(flex_flow="row wrap", justify_content="space-around"),
+            [widgets.VBox([self.original, self.original_caption]), widgets.VBox([self.overlay, self.overlay_caption])],
+            layout=widgets.Layout(flex_flow="row wrap", grid_gap="1em"),
         )
         controls = widgets.VBox([
             widgets.HTML("<b>Heatmap</b>"), self.target, self.method, self.method_note,
             self.opacity, self.colormap, widgets.HTML("<br>"), self.report_button, self.report_link,
         ])
-        side = widgets.VBox([self.probabilities, controls], layout=widgets.Layout(width="30em"))
-        body = widgets.HBox([widgets.Box([pictures], layout=widgets.Layout(flex="1 1 auto")), side],
-                            layout=widgets.Layout(flex_flow="row wrap"))
+        side = widgets.VBox([self.probabilities, controls], layout=widgets.Layout(width="27em", margin="0 0 0 1em"))
+        body = widgets.HBox([pictures, side], layout=widgets.Layout(flex_flow="row wrap"))
         footer = widgets.HTML(
             '<div class="rx-note"><p><b>Reading the heatmap.</b> '
             + html.escape(HEATMAP_NOTE)
@@ -223,7 +223,7 @@ class Dashboard:
         stem = Path(self.source_name).stem or "xray"
         filename = f"rxviz-report-{stem}-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}.png"
         self.report_link.value = (
-            f'<a class="rx-report-link" download="{html.escape(filename)}" '
+            f'<a class="rx-save" download="{html.escape(filename)}" '
             f'href="data:image/png;base64,{base64.b64encode(data).decode()}">Save report PNG '
             f"({len(data) // 1024} KB)</a>"
         )
@@ -307,7 +307,7 @@ class Dashboard:
         rows = "".join(
             f'<div class="rx-row{" rx-top" if name == top else ""}" data-class="{name}">'
             f'<span class="rx-name">{html.escape(self.display_names[name])}</span>'
-            f'<span class="rx-track"><div class="rx-fill" style="width:{100 * p:.1f}%"></div></span>'
+            f'<div class="rx-track"><div class="rx-fill" style="width:{100 * p:.1f}%"></div></div>'
             f'<span class="rx-value">{100 * p:.1f} %</span></div>'
             for name, p in probs.items()
         )
