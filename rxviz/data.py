@@ -21,6 +21,9 @@ from pathlib import Path
 #: The three classes the dataset defines, in the order the model's outputs use.
 CLASS_NAMES: tuple[str, ...] = ("NORMAL", "BACTERIAL", "VIRAL")
 
+#: How people read the class names; stored in the model card for the dashboard and reports.
+DISPLAY_NAMES: dict[str, str] = {"NORMAL": "Normal", "BACTERIAL": "Bacterial pneumonia", "VIRAL": "Viral pneumonia"}
+
 #: Where the data lives unless ``RXVIZ_DATA`` says otherwise (relative to the repository root).
 DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "chest_xray"
 

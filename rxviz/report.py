@@ -6,12 +6,14 @@ Built in memory; nothing is written to disk unless the caller saves the returned
 from __future__ import annotations
 
 import io
+import textwrap
 from datetime import datetime, timezone
 
 import numpy as np
 
 from .api import Result
 from .card import ModelCard
+from .explain import DESCRIPTIONS
 from .overlay import fit_within
 
 DISCLAIMER = (
@@ -34,16 +36,16 @@ def report_png(result: Result, card: ModelCard, alpha: float = 0.4, colormap: st
     names = list(result.probabilities)
     values = [result.probabilities[n] for n in names]
 
-    figure = Figure(figsize=(12, 6.2), dpi=110)
-    grid = figure.add_gridspec(2, 3, height_ratios=[1, 0.18], width_ratios=[1, 1, 0.8])
+    figure = Figure(figsize=(13, 7.2), dpi=110)
+    grid = figure.add_gridspec(2, 3, height_ratios=[1, 0.24], width_ratios=[1, 1, 0.75])
     for column, (picture, title) in enumerate([
         (result.image, "Radiograph"),
         (result.overlay(alpha=alpha, colormap=colormap),
-         f"{result.method} for {result.target}"),
+         f"{DESCRIPTIONS[result.method].split(':')[0]} for {result.target}"),
     ]):
         axis = figure.add_subplot(grid[0, column])
         axis.imshow(picture, cmap="gray", vmin=0, vmax=1) if picture.ndim == 2 else axis.imshow(picture)
-        axis.set_title(title, fontsize=12)
+        axis.set_title(title, fontsize=13)
         axis.axis("off")
 
     bars = figure.add_subplot(grid[0, 2])
@@ -59,11 +61,11 @@ def report_png(result: Result, card: ModelCard, alpha: float = 0.4, colormap: st
     footer = figure.add_subplot(grid[1, :])
     footer.axis("off")
     footer.text(0, 1.0, DISCLAIMER, fontsize=11, weight="bold", va="top", color="#8b0000")
-    footer.text(0, 0.62, HEATMAP_NOTE, fontsize=9, va="top")
+    footer.text(0, 0.72, textwrap.fill(HEATMAP_NOTE, 150), fontsize=9.5, va="top")
     footer.text(
-        0, 0.28,
+        0, 0.38,
         f"Model {card.name} {card.version} ({card.input_size} px)  |  report {when:%Y-%m-%d %H:%M} UTC\n"
-        f"Training data: {card.extra.get('dataset', 'see the model card')}",
+        + textwrap.fill(f"Training data: {card.extra.get('dataset', 'see the model card')}", 150),
         fontsize=9, va="top", color="#444444",
     )
     figure.suptitle("rxviz chest X-ray report", fontsize=14, weight="bold")

@@ -23,7 +23,7 @@ import keras
 import tensorflow as tf
 
 from .card import CARD_FILE
-from .data import CLASS_NAMES, DATASET_CITATION, Sample, list_samples, split_by_patient
+from .data import CLASS_NAMES, DATASET_CITATION, DISPLAY_NAMES, Sample, list_samples, split_by_patient
 from .io import load_image
 from .metrics import classification_report
 from .model import CAM_LAYER, build_model
@@ -180,6 +180,7 @@ def train(data_root: Path, out_dir: Path, config: TrainConfig, command: str = ""
         "name": "rxviz-cnn",
         "version": datetime.now(timezone.utc).strftime("%Y.%m.%d"),
         "class_names": list(CLASS_NAMES),
+        "display_names": DISPLAY_NAMES,
         "input_size": config.input_size,
         "cam_layer": CAM_LAYER,
         "model_file": MODEL_FILE,
