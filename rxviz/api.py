@@ -1,13 +1,13 @@
 """The public entry point: ``rxviz.analyze(image)`` -> label, probabilities and heatmap.
 
 A :class:`Classifier` ties one trained model to its card; :func:`analyze` uses the bundled one,
-loaded once per process. Data flows one way: io -> preprocess -> model -> explain -> overlay.
+loaded once per process. Data flows one way: io -> preprocess -> model -> explain (+ lungs) -> overlay.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Sequence, Union
 
@@ -17,6 +17,7 @@ import numpy as np
 from .card import ModelCard, load_card
 from .explain import explain
 from .io import ImageSource, load_image
+from .lungs import lung_focus, lung_mask
 from .model import load_model, predict_proba
 from .overlay import overlay
 from .preprocess import to_model_input
@@ -44,6 +45,16 @@ class Result:
     image: np.ndarray = field(repr=False)
     target: str
     method: str | None
+
+    @cached_property
+    def lung_mask(self) -> np.ndarray:
+        """Boolean mask of the estimated lung fields (see :mod:`rxviz.lungs`), image-sized."""
+        return lung_mask(self.image)
+
+    @property
+    def lung_focus(self) -> float | None:
+        """Share of the heatmap's mass inside the estimated lung fields, or None without a heatmap."""
+        return None if self.heatmap is None else lung_focus(self.heatmap, self.lung_mask)
 
     def overlay(self, alpha: float = 0.4, colormap: str = "jet") -> np.ndarray:
         """The heatmap over the image as RGB uint8, at the image's resolution."""

@@ -1,4 +1,4 @@
-"""The ``rxviz`` command line: predict, evaluate and train.
+"""The ``rxviz`` command line: predict, evaluate, sanity, explain-eval and train.
 
 Errors a user can cause (a bad image, a missing folder) print one line on stderr and give a
 non-zero exit status; they never print a traceback.
@@ -11,6 +11,8 @@ import json
 import shlex
 import sys
 from pathlib import Path
+
+import numpy as np
 
 from .io import InputError
 
@@ -57,8 +59,79 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     report = evaluate_folder(Path(args.folder), classifier, show_progress=not args.quiet)
     print(json.dumps(report, indent=2) if args.json else format_report(report))
     if args.write_card:
-        path = write_card(classifier.card.directory, report)
+        path = write_card(classifier.card.directory, test_metrics=report)
         print(f"wrote test metrics to {classifier.card.directory / 'model_card.json'} and {path}", file=sys.stderr)
+    return 0
+
+
+def _cmd_sanity(args: argparse.Namespace) -> int:
+    from .api import Classifier
+    from .checks import sanity_cascades
+    from .sanity import FAIL_SPEARMAN, passes, plot_cascade
+
+    classifier = Classifier.load(args.model_dir)
+    Path(args.out).mkdir(parents=True, exist_ok=True)
+    failed = False
+    for method in args.method:
+        results = sanity_cascades(classifier, [Path(p) for p in args.images], method, show_progress=not args.quiet)
+        layers = [step.layer for step in results[0][2]]
+        print(f"\n{method}: similarity to the trained map as layers are randomised (output first), "
+              f"mean over {len(results)} image(s)")
+        print(f"  {'randomised down to':<22} {'Spearman':>9} {'SSIM':>7}")
+        for i, layer in enumerate(layers):
+            rho = np.mean([steps[i].spearman for _, _, steps in results])
+            sim = np.mean([steps[i].ssim for _, _, steps in results])
+            print(f"  {layer:<22} {rho:>9.3f} {sim:>7.3f}")
+        final = float(np.mean([steps[-1].spearman for _, _, steps in results]))
+        ok = passes(final)
+        failed |= not ok
+        print(f"  -> {'passes' if ok else 'FAILS'}: fully randomised Spearman {final:.3f} "
+              f"({'<' if ok else '>='} {FAIL_SPEARMAN})")
+        for path, image, steps in results:
+            figure = plot_cascade(classifier.inputs([image])[0, ..., 0], steps, method)
+            out = Path(args.out) / f"sanity_{Path(path).stem}_{method}.png"
+            figure.savefig(out)
+            print(f"  figure: {out}")
+    return 3 if failed and args.strict else 0
+
+
+def _cmd_explain_eval(args: argparse.Namespace) -> int:
+    from .api import Classifier
+    from .checks import evaluate_explanations, verdict
+    from .data import list_samples
+    from .evaluate import write_card
+    from .faithfulness import plot_curves
+    from .lungs import ACCURACY_NOTE
+
+    classifier = Classifier.load(args.model_dir)
+    samples = list_samples(Path(args.folder))
+    chosen = [samples[i].path for i in np.random.default_rng(args.seed).permutation(len(samples))[: args.n]]
+    scores, mean_curves = evaluate_explanations(classifier, chosen, args.method, args.seed, show_progress=not args.quiet)
+    lung_area = scores.pop("lungs").summary()["area"]["mean"]
+    table = {m: {"figures": s.summary(), "passes": verdict(s.summary())} for m, s in scores.items()}
+    if args.json:
+        print(json.dumps(table, indent=2))
+    else:
+        print(f"{len(chosen)} images; mean ± std; the explained class is the predicted one")
+        print(f"{'method':<11} {'deletion AUC':>15} {'(random)':>9} {'insertion AUC':>15} {'(random)':>9}"
+              f" {'rho random model':>17} {'lung focus':>11}  checks")
+        for method, row in table.items():
+            f = row["figures"]
+            cell = lambda k: f"{f[k]['mean']:.3f} ± {f[k]['std']:.3f}"  # noqa: E731
+            failed = [k for k, ok in row["passes"].items() if not ok]
+            print(f"{method:<11} {cell('deletion_auc'):>15} {f['random_deletion_auc']['mean']:>9.3f}"
+                  f" {cell('insertion_auc'):>15} {f['random_insertion_auc']['mean']:>9.3f}"
+                  f" {cell('randomised_spearman'):>17} {f['lung_focus']['mean']:>11.3f}"
+                  f"  {'all pass' if not failed else 'FAILS ' + ', '.join(failed)}")
+        print(f"the estimated lung fields cover {lung_area:.3f} of the image on average")
+    if args.plot:
+        plot_curves(mean_curves, f"Deletion and insertion, {len(chosen)} images").savefig(args.plot)
+        print(f"plot: {args.plot}", file=sys.stderr)
+    if args.write_card:
+        checks = {"n_images": len(chosen), "seed": args.seed, "methods": table, "lung_area": lung_area,
+                  "lung_mask_note": ACCURACY_NOTE}
+        path = write_card(classifier.card.directory, explanation_checks=checks)
+        print(f"wrote explanation checks to {path}", file=sys.stderr)
     return 0
 
 
@@ -99,6 +172,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--write-card", action="store_true", help="store them as the model card's test metrics")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_evaluate)
+
+    p = commands.add_parser("sanity", help="cascading weight randomisation test of explanation methods")
+    p.add_argument("images", nargs="+", metavar="IMG")
+    p.add_argument("--method", nargs="+", default=["gradcam"], choices=list(METHODS))
+    p.add_argument("--out", default="sanity", help="folder for the cascade figures (default: %(default)s)")
+    p.add_argument("--strict", action="store_true", help="exit with status 3 when a method fails")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_sanity)
+
+    p = commands.add_parser("explain-eval", help="deletion/insertion faithfulness and sanity over N images")
+    p.add_argument("folder", metavar="DIR", help="folder holding NORMAL/ and PNEUMONIA/")
+    p.add_argument("--method", nargs="+", default=list(METHODS), choices=list(METHODS))
+    p.add_argument("--n", type=int, default=20, help="number of images, drawn at random (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--plot", metavar="PNG", help="write the mean curves here")
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--write-card", action="store_true", help="store the table in the model card")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_explain_eval)
 
     p = commands.add_parser("train", help="train the CNN from scratch and write model + card")
     p.add_argument("--data", default=str(data_dir()), help="dataset root holding train/ (default: %(default)s)")

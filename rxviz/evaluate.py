@@ -1,7 +1,8 @@
 """Score a model on a labelled folder and write the figures into its model card.
 
 ``rxviz evaluate DIR`` runs :func:`evaluate_folder`; with ``--write-card`` the result becomes the
-``test_metrics`` of ``model_card.json`` and ``MODEL_CARD.md`` is rendered from that JSON.
+``test_metrics`` of ``model_card.json`` (``rxviz explain-eval --write-card`` adds the
+``explanation_checks``) and ``MODEL_CARD.md`` is rendered from that JSON.
 """
 
 from __future__ import annotations
@@ -76,11 +77,12 @@ def format_report(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def write_card(model_dir: Path, report: dict[str, Any]) -> Path:
-    """Store ``report`` as the card's test metrics and re-render MODEL_CARD.md; returns its path."""
+def write_card(model_dir: Path, **sections: Any) -> Path:
+    """Store ``sections`` (e.g. ``test_metrics=...``) in the card and re-render MODEL_CARD.md;
+    returns its path."""
     card_path = Path(model_dir) / CARD_FILE
     card = json.loads(card_path.read_text())
-    card["test_metrics"] = report
+    card.update(sections)
     card_path.write_text(json.dumps(card, indent=2) + "\n")
     markdown = Path(model_dir) / "MODEL_CARD.md"
     markdown.write_text(render_card(card))
@@ -147,7 +149,31 @@ def render_card(card: dict[str, Any]) -> str:
                 "| true \\ predicted | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
         out += [f"| {n} | " + " | ".join(str(c) for c in row) + " |" for n, row in zip(names, test["confusion_matrix"])]
         out.append("")
+    checks = card.get("explanation_checks")
+    if checks:
+        out += [
+            f"## Explanation checks ({checks['n_images']} images of `chest_xray/test`, predicted class explained)",
+            "",
+            "Deletion: lower is better; insertion: higher is better; each against a random pixel order.",
+            "Sanity: Spearman correlation between the trained model's map and a fully randomised",
+            "model's map (Adebayo et al. 2018); a method fails at 0.3 or more.",
+            "",
+            "| method | deletion AUC (random) | insertion AUC (random) | sanity rho | lung focus | verdict |",
+            "| --- | --- | --- | --- | --- | --- |",
+        ]
+        for method, row in checks["methods"].items():
+            f = row["figures"]
+            failed = [k for k, ok in row["passes"].items() if not ok]
+            out.append(
+                f"| {method} | {f['deletion_auc']['mean']:.3f} ({f['random_deletion_auc']['mean']:.3f})"
+                f" | {f['insertion_auc']['mean']:.3f} ({f['random_insertion_auc']['mean']:.3f})"
+                f" | {f['randomised_spearman']['mean']:.2f} | {_pct(f['lung_focus']['mean'])}"
+                f" | {'passes all' if not failed else '**fails** ' + ', '.join(failed)} |"
+            )
+        out += ["", f"Lung focus: share of the map inside the estimated lung fields, which cover"
+                    f" {_pct(checks['lung_area'])} of the image on average. {checks.get('lung_mask_note', '')}", ""]
     if card.get("notes"):
         out += ["## Notes", ""] + [f"- {note}" for note in card["notes"]] + [""]
-    out += ["Regenerate this file with `rxviz evaluate ../shared/data/chest_xray/test --write-card`.", ""]
+    out += ["Regenerate this file with `rxviz evaluate ../shared/data/chest_xray/test --write-card` and",
+            "`rxviz explain-eval ../shared/data/chest_xray/test --n 100 --write-card`.", ""]
     return "\n".join(out)

@@ -18,6 +18,15 @@ def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, n_classes: int) -> 
     return matrix
 
 
+def average_ranks(values: np.ndarray) -> np.ndarray:
+    """0-based ranks of ``values``, ties sharing the mean of their ranks."""
+    values = np.asarray(values).ravel()
+    ranks = np.empty(len(values))
+    ranks[np.argsort(values, kind="mergesort")] = np.arange(len(values))
+    _, inverse = np.unique(values, return_inverse=True)
+    return (np.bincount(inverse, weights=ranks) / np.bincount(inverse))[inverse]
+
+
 def roc_auc(positive: np.ndarray, scores: np.ndarray) -> float:
     """Area under the ROC curve (the Mann-Whitney statistic; ties count one half)."""
     positive = np.asarray(positive, dtype=bool)
@@ -25,13 +34,7 @@ def roc_auc(positive: np.ndarray, scores: np.ndarray) -> float:
     n_pos, n_neg = positive.sum(), (~positive).sum()
     if n_pos == 0 or n_neg == 0:
         return float("nan")
-    order = np.argsort(scores, kind="mergesort")
-    ranks = np.empty(len(scores))
-    sorted_scores = scores[order]
-    # average ranks over ties
-    _, first, counts = np.unique(sorted_scores, return_index=True, return_counts=True)
-    for start, count in zip(first, counts):
-        ranks[order[start:start + count]] = start + (count + 1) / 2.0
+    ranks = average_ranks(scores) + 1.0
     return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
 
 

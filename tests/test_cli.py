@@ -68,3 +68,32 @@ def test_evaluate_prints_metrics_for_a_folder(tmp_path, test_samples):
     assert report["n_images"] == 12
     assert sum(map(sum, report["confusion_matrix"])) == 12
     assert "evaluating" in run.stderr  # the progress bar goes to stderr, not into the JSON
+
+
+def test_sanity_writes_the_cascade_figure_and_a_verdict(tmp_path, xray_paths):
+    run = rxviz("sanity", str(xray_paths["BACTERIAL"]), "--method", "gradcam", "--out", str(tmp_path), "--quiet")
+    assert run.returncode == 0, run.stderr
+    assert "gradcam: similarity to the trained map" in run.stdout
+    assert "fully randomised Spearman" in run.stdout
+    figure = tmp_path / f"sanity_{xray_paths['BACTERIAL'].stem}_gradcam.png"
+    assert Image.open(figure).size[0] > 500
+
+
+def test_explain_eval_reports_and_writes_the_card(tmp_path, dataset):
+    from rxviz.card import load_card
+
+    bundled = load_card()
+    model_dir = tmp_path / "model"
+    model_dir.mkdir()
+    for name in (bundled.model_file, "model_card.json"):
+        shutil.copy(bundled.directory / name, model_dir)
+    plot = tmp_path / "curves.png"
+    run = rxviz("explain-eval", str(dataset / "test"), "--n", "3", "--method", "gradcam", "smoothgrad",
+                "--plot", str(plot), "--write-card", "--quiet", "--model-dir", str(model_dir))
+    assert run.returncode == 0, run.stderr
+    assert "3 images" in run.stdout and "gradcam " in run.stdout and "smoothgrad " in run.stdout
+    assert Image.open(plot).size[0] > 500
+    checks = json.loads((model_dir / "model_card.json").read_text())["explanation_checks"]
+    assert checks["n_images"] == 3 and set(checks["methods"]) == {"gradcam", "smoothgrad"}
+    assert set(checks["methods"]["gradcam"]["passes"]) == {"deletion_beats_random", "insertion_beats_random", "sanity_check"}
+    assert "## Explanation checks (3 images" in (model_dir / "MODEL_CARD.md").read_text()
