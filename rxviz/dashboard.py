@@ -31,6 +31,11 @@ EXAMPLES_ENV = "RXVIZ_EXAMPLES"
 #: Longest side of the pictures sent to the browser.
 DISPLAY_SIDE = 560
 UPLOAD_TYPES = ".png,.jpg,.jpeg,.dcm,.dicom,.tif,.tiff,.bmp"
+#: The "explain" menu's first entry; a real value (ipywidgets shows a None value as a blank menu).
+PREDICTED = "predicted"
+#: How the trust checks of ``rxviz explain-eval`` are named to users.
+CHECK_NAMES = {"deletion_beats_random": "the deletion test", "insertion_beats_random": "the insertion test",
+               "sanity_check": "the weight-randomisation sanity check"}
 
 STYLE = """
 <style>
@@ -38,9 +43,10 @@ STYLE = """
 .rx-banner { background: #fff4e5; border-left: 5px solid #d9822b; padding: 0.5em 0.8em; font-size: 1.05em; }
 .rx-verdict { font-size: 1.5em; margin: 0.3em 0 0.5em 0; }
 .rx-row { display: flex; align-items: center; gap: 0.6em; margin: 0.3em 0; font-size: 1.15em; }
-.rx-name { width: 8em; }
-.rx-value { white-space: nowrap; width: 4.5em; text-align: right; }
-.rx-track { width: 11em; height: 1.1em; background: #e6e6e6; border-radius: 3px; }
+.rx-name, .rx-value, .rx-track { flex: none; }
+.rx-name { width: 11.5em; }
+.rx-value { white-space: nowrap; width: 4.2em; text-align: right; }
+.rx-track { width: 7em; height: 1.1em; background: #e6e6e6; border-radius: 3px; }
 .rx-fill { height: 100%; background: #8fb3d9; border-radius: 3px; }
 .rx-top .rx-fill { background: #1f4e79; }
 .rx-top { font-weight: 600; }
@@ -91,12 +97,12 @@ class Dashboard:
         self.upload = widgets.FileUpload(accept=UPLOAD_TYPES, multiple=False, description="Upload X-ray",
                                          button_style="primary", icon="")
         self.example = widgets.Dropdown(
-            options=[("Pick an example…", None)] + [(label, str(path)) for label, path in self.examples],
+            options=[("Pick an example…", "")] + [(label, str(path)) for label, path in self.examples],
             description="or example:", disabled=not self.examples,
             layout=widgets.Layout(width="28em", display="flex" if self.examples else "none"),
         )
         self.target = widgets.Dropdown(
-            options=[("the predicted class", None)] + [(self.display_names[n], n) for n in card.class_names],
+            options=[("the predicted class", PREDICTED)] + [(self.display_names[n], n) for n in card.class_names],
             description="Explain:",
         )
         self.method = widgets.Dropdown(
@@ -150,7 +156,7 @@ class Dashboard:
             widgets.HTML("<b>Heatmap</b>"), self.target, self.method, self.method_note,
             self.opacity, self.colormap, widgets.HTML("<br>"), self.report_button, self.report_link,
         ])
-        side = widgets.VBox([self.probabilities, controls], layout=widgets.Layout(width="27em", margin="0 0 0 1em"))
+        side = widgets.VBox([self.probabilities, controls], layout=widgets.Layout(width="30em", margin="0 0 0 1em"))
         body = widgets.HBox([pictures, side], layout=widgets.Layout(flex_flow="row wrap"))
         footer = widgets.HTML(
             '<div class="rx-note"><p><b>Reading the heatmap.</b> '
@@ -194,8 +200,13 @@ class Dashboard:
         self.report_link.value = ""
         self.redraw()
         target = self.display_names[result.target]
-        self.overlay_caption.value = (f'<div class="rx-caption">{html.escape(self.method.label)} heatmap for '
-                                      f"<b>{html.escape(target)}</b></div>")
+        focus = result.lung_focus
+        focus_text = ("the lung fields could not be estimated on this image" if np.isnan(focus) else
+                      f"{100 * focus:.0f} % of the heat lies inside the estimated lung fields")
+        self.overlay_caption.value = (
+            f'<div class="rx-caption">{html.escape(self.method.label)} heatmap for <b>{html.escape(target)}</b>'
+            f'<br><span class="rx-lung-focus">{focus_text}</span></div>'
+        )
 
     def explain_again(self) -> None:
         """Recompute the heatmap for the chosen class and method, reusing the loaded image."""
@@ -261,7 +272,8 @@ class Dashboard:
         """
         with self._busy(busy):
             try:
-                return self.classifier.analyze(source, method=self.method.value, target=self.target.value)
+                target = None if self.target.value == PREDICTED else self.target.value
+                return self.classifier.analyze(source, method=self.method.value, target=target)
             except InputError as exc:
                 message = (f"{context}: {html.escape(str(exc))}. "
                            "Please choose a chest radiograph (JPEG, PNG or DICOM).")
@@ -298,7 +310,17 @@ class Dashboard:
         self.report_button.disabled = True
 
     def _show_method_note(self) -> None:
-        self.method_note.value = f'<div class="rx-note" style="max-width:28em">{html.escape(DESCRIPTIONS[self.method.value])}</div>'
+        """What the chosen method does and, from the model card, whether it passed the trust checks."""
+        method = self.method.value
+        note = html.escape(DESCRIPTIONS[method])
+        checks = self.classifier.card.extra.get("explanation_checks", {}).get("methods", {}).get(method)
+        if checks:
+            failed = [CHECK_NAMES[k] for k, ok in checks["passes"].items() if not ok]
+            verdict = ("passed every check" if not failed else
+                       "<b>failed</b> " + ", ".join(failed) + ": read its map with care")
+            note += f'<br><span class="rx-trust">On the test images this method {verdict}' \
+                    " (see the model card).</span>"
+        self.method_note.value = f'<div class="rx-note" style="max-width:28em">{note}</div>'
 
     def _show_probabilities(self) -> None:
         assert self.result is not None
@@ -313,6 +335,6 @@ class Dashboard:
         )
         self.probabilities.value = (
             f'<div class="rx-verdict">Most likely: <b class="rx-label">{html.escape(self.display_names[top])}</b>'
-            f" ({100 * probs[top]:.0f} %)</div>{rows}"
+            f' <span style="white-space: nowrap">({100 * probs[top]:.0f} %)</span></div>{rows}'
         )
 

@@ -101,6 +101,8 @@ def test_upload_explain_redraw_error_and_recover(voila_url, browser, xray_paths)
     timings["page open to usable app (s)"] = time.perf_counter() - start
     assert "not a medical device" in page.locator(".rx-disclaimer").inner_text()
     assert "doi:10.17632/rscbjbr9sj.2" in page.content()
+    shown = "s => s.options[s.selectedIndex] ? s.options[s.selectedIndex].text : ''"
+    assert page.locator(".rx-target select").evaluate(shown).replace("\xa0", " ") == "the predicted class"
 
     start = time.perf_counter()
     _upload(page, str(xray_paths["BACTERIAL"]))
@@ -112,6 +114,7 @@ def test_upload_explain_redraw_error_and_recover(voila_url, browser, xray_paths)
     assert len(values) == 3 and all(v.endswith("%") for v in values)
     assert abs(sum(float(v.rstrip(" %")) for v in values) - 100) < 0.5
     assert page.locator(".rx-overlay").evaluate("img => img.naturalWidth") > 100
+    assert "estimated lung fields" in page.locator(".rx-lung-focus").inner_text()
 
     before = _overlay_src(page)
     readout = page.locator(".rx-opacity .widget-readout")

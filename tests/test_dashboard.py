@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import io
 
@@ -9,6 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from rxviz.api import Classifier
 from rxviz.dashboard import Dashboard, find_examples
 
 
@@ -26,6 +28,12 @@ def test_examples_cover_every_class(dataset):
     labels = [label for label, _ in find_examples(dataset / "test", per_class=2)]
     assert len(labels) == 6
     assert {label.split(" · ")[0] for label in labels} == {"NORMAL", "BACTERIAL", "VIRAL"}
+
+
+def test_menus_start_on_a_visible_choice(app):
+    """ipywidgets shows an option whose value is None as a blank menu: none may start there."""
+    assert app.target.label == "the predicted class" and app.target.value is not None
+    assert app.example.label == "Pick an example…" and app.example.value is not None
 
 
 def test_works_without_examples(classifier, tmp_path):
@@ -103,3 +111,21 @@ def test_report_is_a_png_with_a_download_link(app, xray_paths):
     assert image.size[0] > 1000
     assert 'download="rxviz-report-chest-' in app.report_link.value
     assert "data:image/png;base64," in app.report_link.value
+
+
+def test_heatmap_caption_gives_the_lung_focus(app, xray_paths):
+    app.load(xray_paths["BACTERIAL"], "chest.jpeg")
+    assert f"{100 * app.result.lung_focus:.0f} % of the heat lies inside the estimated lung fields" in app.overlay_caption.value
+
+
+def test_method_note_says_which_trust_checks_the_method_failed(classifier):
+    checks = {"methods": {
+        "gradcam": {"passes": {"deletion_beats_random": True, "insertion_beats_random": True, "sanity_check": True}},
+        "smoothgrad": {"passes": {"deletion_beats_random": True, "insertion_beats_random": False, "sanity_check": False}},
+    }}
+    card = dataclasses.replace(classifier.card, extra={**classifier.card.extra, "explanation_checks": checks})
+    app = Dashboard(Classifier(card), examples=[])
+    assert "passed every check" in app.method_note.value
+    app.method.value = "smoothgrad"  # no image loaded yet: only the note changes
+    assert "failed" in app.method_note.value and "sanity check" in app.method_note.value
+    assert "insertion test" in app.method_note.value and "deletion test" not in app.method_note.value
