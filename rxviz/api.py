@@ -18,7 +18,8 @@ from .card import ModelCard, load_card
 from .explain import explain
 from .io import ImageSource, load_image
 from .lungs import lung_focus, lung_mask
-from .model import load_model, predict_proba
+from .model import load_model, predict_proba, predict_with_features
+from .ood import OODDetector
 from .overlay import overlay
 from .preprocess import to_model_input
 
@@ -37,6 +38,10 @@ class Result:
         image: the input as float32 grayscale in [0, 1], the picture the heatmap belongs to.
         target: the class the heatmap explains.
         method: the explanation method used.
+        ood_score: how unlike the training radiographs the image is (see :mod:`rxviz.ood`), or
+            None for a model without an out-of-distribution detector.
+        unusual: True when ``ood_score`` is above the model's threshold: probably not a chest
+            X-ray like those the model knows, so the answer means little.
     """
 
     label: str
@@ -45,6 +50,8 @@ class Result:
     image: np.ndarray = field(repr=False)
     target: str
     method: str | None
+    ood_score: float | None = None
+    unusual: bool = False
 
     @cached_property
     def lung_mask(self) -> np.ndarray:
@@ -69,6 +76,8 @@ class Classifier:
     def __init__(self, card: ModelCard):
         self.card = card
         self.model = load_model(card.model_path)
+        entry = card.extra.get("ood")
+        self.ood = OODDetector.load(card.directory, entry) if entry else None
 
     @classmethod
     def load(cls, model_dir: Path | str | None = None) -> "Classifier":
@@ -105,7 +114,12 @@ class Classifier:
         """Classify one image and, unless ``method`` is None, explain ``target`` (default: the
         predicted class). ``image`` is a path, raw bytes or an array."""
         gray = load_image(image)
-        probs = self.probabilities([gray])[0]
+        ood_score = None
+        if self.ood is None:
+            probs = self.probabilities([gray])[0]
+        else:
+            probs, features = predict_with_features(self.model, self.inputs([gray]), self.ood.feature_layer)
+            probs, ood_score = probs[0], float(self.ood.scores(features)[0])
         probs = probs / probs.sum()
         label = self.class_names[int(probs.argmax())]
         explained = label if target is None else self.class_names[self.class_index(target)]
@@ -117,6 +131,8 @@ class Classifier:
             image=gray,
             target=explained,
             method=method,
+            ood_score=ood_score,
+            unusual=ood_score is not None and ood_score > self.ood.threshold,
         )
 
 

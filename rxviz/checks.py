@@ -32,7 +32,14 @@ class MethodScores:
             self.values.setdefault(key, []).append(float(value))
 
     def summary(self) -> dict[str, dict[str, float]]:
-        return {k: {"mean": float(np.mean(v)), "std": float(np.std(v)), "n": len(v)} for k, v in self.values.items()}
+        """Mean, std and count per figure, over the images where it is defined (lung focus is
+        undefined where no lung field was found)."""
+        out = {}
+        for key, values in self.values.items():
+            defined = np.asarray(values)[~np.isnan(values)]
+            out[key] = {"mean": float(defined.mean()) if defined.size else float("nan"),
+                        "std": float(defined.std()) if defined.size else float("nan"), "n": int(defined.size)}
+        return out
 
 
 def _inputs(classifier: Classifier, paths: Iterable[Path]):

@@ -1,4 +1,4 @@
-"""The ``rxviz`` command line: predict, evaluate, sanity, explain-eval and train.
+"""The ``rxviz`` command line: predict, evaluate, sanity, explain-eval, train and fit-ood.
 
 Errors a user can cause (a bad image, a missing folder) print one line on stderr and give a
 non-zero exit status; they never print a traceback.
@@ -38,7 +38,8 @@ def _cmd_predict(args: argparse.Namespace) -> int:
             _say_error(f"{path}: {exc}")
             failed += 1
             continue
-        record = {"file": path, "label": result.label, "probabilities": result.probabilities}
+        record = {"file": path, "label": result.label, "probabilities": result.probabilities,
+                  "ood_score": result.ood_score, "unusual": result.unusual}
         if args.cam_dir:
             out = Path(args.cam_dir) / f"{Path(path).stem}_{method}_{result.target}.png"
             cv2.imwrite(str(out), cv2.cvtColor(result.overlay(alpha=args.alpha, colormap=args.colormap), cv2.COLOR_RGB2BGR))
@@ -47,7 +48,9 @@ def _cmd_predict(args: argparse.Namespace) -> int:
             print(json.dumps(record), flush=True)
         else:
             probs = "  ".join(f"{k} {v:.3f}" for k, v in result.probabilities.items())
-            print(f"{path}: {result.label}  ({probs})" + (f"  -> {record['overlay']}" if args.cam_dir else ""), flush=True)
+            warning = "  [unusual: may not be a chest X-ray like the training ones]" if result.unusual else ""
+            overlay = f"  -> {record['overlay']}" if args.cam_dir else ""
+            print(f"{path}: {result.label}  ({probs}){warning}{overlay}", flush=True)
     return 1 if failed else 0
 
 
@@ -144,6 +147,17 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_fit_ood(args: argparse.Namespace) -> int:
+    from .card import model_dir
+    from .train import add_ood
+
+    folder = Path(args.model_dir) if args.model_dir else model_dir()
+    entry = add_ood(folder, Path(args.data))
+    print(f"out-of-distribution threshold {entry['threshold']:.2f} "
+          f"({100 * entry['quantile']:.0f}th percentile of the validation radiographs); card updated in {folder}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .data import data_dir
     from .explain import METHODS
@@ -200,6 +214,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=TrainConfig.seed)
     p.add_argument("--limit", type=int, default=None, help="use only N training images (smoke test)")
     p.set_defaults(func=_cmd_train)
+
+    p = commands.add_parser("fit-ood", help="fit the not-a-chest-X-ray detector of a trained model")
+    p.add_argument("--data", default=str(data_dir()), help="dataset root holding train/ (default: %(default)s)")
+    p.set_defaults(func=_cmd_fit_ood)
 
     for sub in commands.choices.values():
         if sub.prog.split()[-1] != "train":

@@ -24,7 +24,7 @@ from .data import IMAGE_SUFFIXES, data_dir, list_samples
 from .explain import DESCRIPTIONS
 from .io import ImageSource, InputError
 from .overlay import COLORMAPS, fit_within, overlay
-from .report import DISCLAIMER, HEATMAP_NOTE, png_bytes, report_png
+from .report import DISCLAIMER, HEATMAP_NOTE, UNUSUAL_WARNING, png_bytes, report_png
 
 #: Folder of example images; default: the dataset's test folder when it exists.
 EXAMPLES_ENV = "RXVIZ_EXAMPLES"
@@ -51,6 +51,8 @@ STYLE = """
 .rx-top .rx-fill { background: #1f4e79; }
 .rx-top { font-weight: 600; }
 .rx-caption { text-align: center; font-size: 1.05em; color: #333; }
+.rx-greyed { opacity: 0.45; filter: grayscale(1); }
+.rx-warning { background: #fff8d6; border-left: 5px solid #b58900; padding: 0.5em 0.8em; font-size: 1.1em; }
 .rx-error { background: #fdecea; border-left: 5px solid #c62828; padding: 0.5em 0.8em; font-size: 1.1em; }
 .rx-busy { background: #e8f1fb; border-left: 5px solid #1f4e79; padding: 0.5em 0.8em; font-size: 1.1em; }
 .rx-note { color: #333; font-size: 0.98em; line-height: 1.4; max-width: 70em; }
@@ -148,7 +150,7 @@ class Dashboard:
             + '<div class="rx-title">rxviz: chest X-ray pneumonia classifier with Grad-CAM</div>'
             + f'<div class="rx-banner rx-disclaimer"><b>{html.escape(DISCLAIMER)}</b></div>'
         )
-        pictures = widgets.HBox(
+        self.pictures = widgets.HBox(
             [widgets.VBox([self.original, self.original_caption]), widgets.VBox([self.overlay, self.overlay_caption])],
             layout=widgets.Layout(flex_flow="row wrap", grid_gap="1em"),
         )
@@ -157,7 +159,7 @@ class Dashboard:
             self.opacity, self.colormap, widgets.HTML("<br>"), self.report_button, self.report_link,
         ])
         side = widgets.VBox([self.probabilities, controls], layout=widgets.Layout(width="30em", margin="0 0 0 1em"))
-        body = widgets.HBox([pictures, side], layout=widgets.Layout(flex_flow="row wrap"))
+        body = widgets.HBox([self.pictures, side], layout=widgets.Layout(flex_flow="row wrap"))
         footer = widgets.HTML(
             '<div class="rx-note"><p><b>Reading the heatmap.</b> '
             + html.escape(HEATMAP_NOTE)
@@ -195,6 +197,7 @@ class Dashboard:
     def _set_result(self, result: Result) -> None:
         """Keep the result and a display-sized copy of its image and heatmap, then redraw."""
         self.result = result
+        self._show_unusual(result)
         self._small_image = fit_within(result.image, DISPLAY_SIDE)
         self._small_heatmap = fit_within(result.heatmap, DISPLAY_SIDE)
         self.report_link.value = ""
@@ -231,6 +234,7 @@ class Dashboard:
             return None
         with self._busy("Preparing the report …"):
             data = report_png(self.result, self.classifier.card, alpha=self.opacity.value, colormap=self.colormap.value)
+        self._show_unusual(self.result)  # the busy message replaced the warning
         stem = Path(self.source_name).stem or "xray"
         filename = f"rxviz-report-{stem}-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}.png"
         self.report_link.value = (
@@ -299,10 +303,19 @@ class Dashboard:
             if "rx-busy" in self.status.value:
                 self.status.value = ""
 
+    def _show_unusual(self, result: Result | None) -> None:
+        """Warn, and grey the answer out, when the image is unlike the training radiographs."""
+        unusual = result is not None and result.unusual
+        for part in (self.pictures, self.probabilities):
+            (part.add_class if unusual else part.remove_class)("rx-greyed")
+        if unusual:
+            self.status.value = f'<div class="rx-warning">{html.escape(UNUSUAL_WARNING)}</div>'
+
     def _show_error(self, message: str) -> None:
         self.status.value = f'<div class="rx-error">{message}</div>'
 
     def _clear(self) -> None:
+        self._show_unusual(None)
         self.result = self._small_image = self._small_heatmap = None
         self.original.value = self.overlay.value = b""
         self.original_caption.value = self.overlay_caption.value = ""

@@ -1,8 +1,10 @@
 """Model input -> class probabilities: the network, built from scratch, and its loading.
 
 The network is a small residual CNN for one-channel radiographs. It standardises each image
-itself (first layer), so it is robust to the exposure differences between X-ray machines, and it
-keeps a 12x12 grid in its last stage so Grad-CAM maps are not coarser than a lung lobe.
+itself (first layer), so it is robust to the exposure differences between X-ray machines. Its last
+stage keeps the grid of the one before (input / 16: 8x8 at 128 px, 10x10 at 160 px) so Grad-CAM
+maps stay as fine as the network allows. Every layer is named, so the sanity check's cascade and
+the teaching notebook can address them.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from keras import layers
 
 #: Name of the last convolutional stage's output: the layer class-activation maps look at.
 CAM_LAYER = "cam_features"
+#: Name of the globally pooled features: what the out-of-distribution detector looks at.
+FEATURE_LAYER = "pool"
 
 
 @keras.saving.register_keras_serializable(package="rxviz")
@@ -31,19 +35,19 @@ class Standardize(layers.Layer):
         return (inputs - mean) / (std + 1e-3)
 
 
-def _conv_bn(x, filters: int, kernel: int, stride: int = 1, relu: bool = True):
-    x = layers.Conv2D(filters, kernel, strides=stride, padding="same", use_bias=False)(x)
-    x = layers.BatchNormalization()(x)
-    return layers.ReLU()(x) if relu else x
+def _conv_bn(x, filters: int, kernel: int, name: str, stride: int = 1, relu: bool = True):
+    x = layers.Conv2D(filters, kernel, strides=stride, padding="same", use_bias=False, name=name)(x)
+    x = layers.BatchNormalization(name=f"{name}_bn")(x)
+    return layers.ReLU(name=f"{name}_relu")(x) if relu else x
 
 
-def _residual_block(x, filters: int, stride: int, name: str | None = None):
+def _residual_block(x, filters: int, stride: int, name: str, output_name: str | None = None):
     shortcut = x
-    y = _conv_bn(x, filters, 3, stride)
-    y = _conv_bn(y, filters, 3, relu=False)
+    y = _conv_bn(x, filters, 3, f"{name}_conv1", stride)
+    y = _conv_bn(y, filters, 3, f"{name}_conv2", relu=False)
     if stride != 1 or shortcut.shape[-1] != filters:
-        shortcut = _conv_bn(shortcut, filters, 1, stride, relu=False)
-    return layers.ReLU(name=name)(layers.Add()([y, shortcut]))
+        shortcut = _conv_bn(shortcut, filters, 1, f"{name}_shortcut", stride, relu=False)
+    return layers.ReLU(name=output_name or f"{name}_out")(layers.Add(name=f"{name}_add")([y, shortcut]))
 
 
 def build_model(
@@ -52,14 +56,14 @@ def build_model(
     """A residual CNN: 5x5 stem /4, then one residual block per width; the last keeps its grid."""
     inputs = keras.Input((input_size, input_size, 1), name="radiograph")
     x = Standardize(name="standardize")(inputs)
-    x = _conv_bn(x, widths[0], 5, stride=2)
-    x = layers.MaxPooling2D(2)(x)
+    x = _conv_bn(x, widths[0], 5, "stem", stride=2)
+    x = layers.MaxPooling2D(2, name="stem_pool")(x)
     for i, filters in enumerate(widths):
         last = i == len(widths) - 1
         stride = 1 if i == 0 or last else 2
-        x = _residual_block(x, filters, stride, name=CAM_LAYER if last else None)
-    x = layers.GlobalAveragePooling2D()(x)
-    x = layers.Dropout(dropout)(x)
+        x = _residual_block(x, filters, stride, f"block{i + 1}", output_name=CAM_LAYER if last else None)
+    x = layers.GlobalAveragePooling2D(name=FEATURE_LAYER)(x)
+    x = layers.Dropout(dropout, name="dropout")(x)
     outputs = layers.Dense(n_classes, activation="softmax", name="probabilities")(x)
     return keras.Model(inputs, outputs, name="rxviz_cnn")
 
@@ -68,6 +72,17 @@ def build_model(
 def load_model(path: Path) -> keras.Model:
     """Load a saved ``.keras`` model once per process and path."""
     return keras.saving.load_model(Path(path), compile=False)
+
+
+@lru_cache(maxsize=4)
+def _with_features(model: keras.Model, layer: str) -> keras.Model:
+    return keras.Model(model.inputs[0], [model.get_layer(layer).output, model.outputs[0]])
+
+
+def predict_with_features(model: keras.Model, batch: np.ndarray, layer: str) -> tuple[np.ndarray, np.ndarray]:
+    """Class probabilities (N, classes) and the output of ``layer`` (N, D), in one pass."""
+    features, probabilities = _with_features(model, layer)(np.asarray(batch, dtype=np.float32), training=False)
+    return np.asarray(probabilities, dtype=np.float64), np.asarray(features, dtype=np.float64)
 
 
 def predict_proba(model: keras.Model, batch: np.ndarray) -> np.ndarray:

@@ -27,6 +27,12 @@ HEATMAP_NOTE = (
 )
 
 
+UNUSUAL_WARNING = (
+    "This image does not look like the chest radiographs the model was trained on (it may not be a "
+    "frontal chest X-ray at all), so its answer means little. It is shown greyed out."
+)
+
+
 def report_png(result: Result, card: ModelCard, alpha: float = 0.4, colormap: str = "jet",
                when: datetime | None = None) -> bytes:
     """Render the report for ``result`` as PNG bytes."""
@@ -61,6 +67,9 @@ def report_png(result: Result, card: ModelCard, alpha: float = 0.4, colormap: st
     footer = figure.add_subplot(grid[1, :])
     footer.axis("off")
     footer.text(0, 1.0, DISCLAIMER, fontsize=11, weight="bold", va="top", color="#8b0000")
+    if result.unusual:
+        figure.text(0.5, 0.93, "Warning: " + UNUSUAL_WARNING.replace(" It is shown greyed out.", ""),
+                    ha="center", fontsize=10.5, weight="bold", color="#8a6d00")
     footer.text(0, 0.72, textwrap.fill(HEATMAP_NOTE, 150), fontsize=9.5, va="top")
     footer.text(
         0, 0.38,

@@ -26,7 +26,8 @@ from .card import CARD_FILE
 from .data import CLASS_NAMES, DATASET_CITATION, DISPLAY_NAMES, Sample, list_samples, split_by_patient
 from .io import load_image
 from .metrics import classification_report
-from .model import CAM_LAYER, build_model
+from .model import CAM_LAYER, FEATURE_LAYER, build_model, predict_with_features
+from .ood import OODDetector
 from .preprocess import to_model_input
 
 MODEL_FILE = "model.keras"
@@ -36,13 +37,14 @@ MODEL_FILE = "model.keras"
 class TrainConfig:
     """Every choice a training run makes; written to the model card as it was used."""
 
-    input_size: int = 192
+    input_size: int = 128
     epochs: int = 30
     batch_size: int = 32
     learning_rate: float = 2e-3
     weight_decay: float = 4e-3
     warmup_epochs: int = 2
     label_smoothing: float = 0.05
+    ema_momentum: float = 0.99  # evaluate and keep a moving average of the weights: steadier epochs
     validation_fraction: float = 0.15
     seed: int = 1234
     limit: int | None = None  # use only this many training images (smoke tests)
@@ -124,6 +126,37 @@ class ValidationReport(keras.callbacks.Callback):
         )
 
 
+def load_split(data_root: Path, config: TrainConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Training and validation inputs and labels, the validation patients carved out of
+    ``data_root/train`` as ``config`` says (the same split every time for the same config)."""
+    samples = list_samples(Path(data_root) / "train")
+    if config.limit:
+        samples = [samples[i] for i in np.random.default_rng(config.seed).permutation(len(samples))[: config.limit]]
+    train_samples, val_samples = split_by_patient(samples, config.validation_fraction, config.seed)
+    print(f"loading {len(train_samples)} training and {len(val_samples)} validation images", flush=True)
+    return (*load_arrays(train_samples, config.input_size), *load_arrays(val_samples, config.input_size))
+
+
+def fit_ood(model: keras.Model, x_train: np.ndarray, x_val: np.ndarray, out_dir: Path) -> dict:
+    """Fit the out-of-distribution detector on the training images' features, set its threshold
+    on the validation images', save it beside the model and return the card's ``ood`` entry."""
+    features = [np.concatenate([predict_with_features(model, x[i:i + 64], FEATURE_LAYER)[1]
+                                for i in range(0, len(x), 64)]) for x in (x_train, x_val)]
+    return OODDetector.fit(*features, FEATURE_LAYER).save(out_dir)
+
+
+def add_ood(model_dir: Path, data_root: Path) -> dict:
+    """Fit and store the detector for an already trained model, on the split it was trained on."""
+    card_path = Path(model_dir) / CARD_FILE
+    card = json.loads(card_path.read_text())
+    config = TrainConfig(**card["training"]["config"])
+    x_train, _, x_val, _ = load_split(data_root, config)
+    model = keras.saving.load_model(Path(model_dir) / card["model_file"], compile=False)
+    card["ood"] = fit_ood(model, x_train, x_val, Path(model_dir))
+    card_path.write_text(json.dumps(card, indent=2) + "\n")
+    return card["ood"]
+
+
 def train(data_root: Path, out_dir: Path, config: TrainConfig, command: str = "") -> Path:
     """Train on ``data_root/train`` and write the model and its card to ``out_dir``.
 
@@ -132,13 +165,7 @@ def train(data_root: Path, out_dir: Path, config: TrainConfig, command: str = ""
     started = time.time()
     keras.utils.set_random_seed(config.seed)
     out_dir.mkdir(parents=True, exist_ok=True)
-    samples = list_samples(Path(data_root) / "train")
-    if config.limit:
-        samples = [samples[i] for i in np.random.default_rng(config.seed).permutation(len(samples))[: config.limit]]
-    train_samples, val_samples = split_by_patient(samples, config.validation_fraction, config.seed)
-    print(f"loading {len(train_samples)} training and {len(val_samples)} validation images", flush=True)
-    x_train, y_train = load_arrays(train_samples, config.input_size)
-    x_val, y_val = load_arrays(val_samples, config.input_size)
+    x_train, y_train, x_val, y_val = load_split(data_root, config)
     n_classes = len(CLASS_NAMES)
     weights = class_weights(y_train, n_classes)
 
@@ -152,7 +179,9 @@ def train(data_root: Path, out_dir: Path, config: TrainConfig, command: str = ""
         alpha=0.01,
     )
     model.compile(
-        optimizer=keras.optimizers.AdamW(schedule, weight_decay=config.weight_decay),
+        optimizer=keras.optimizers.AdamW(
+            schedule, weight_decay=config.weight_decay, use_ema=True, ema_momentum=config.ema_momentum
+        ),
         loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
         metrics=["accuracy"],
     )
@@ -164,6 +193,8 @@ def train(data_root: Path, out_dir: Path, config: TrainConfig, command: str = ""
         validation_data=(x_val, y_val_onehot, weights[y_val]),
         epochs=config.epochs,
         callbacks=[
+            # the averaged weights are swapped in before validation, checkpointing and the report
+            keras.callbacks.SwapEMAWeights(swap_on_epoch=True),
             keras.callbacks.ModelCheckpoint(model_path, monitor="val_loss", save_best_only=True),
             report,
         ],
@@ -203,6 +234,7 @@ def train(data_root: Path, out_dir: Path, config: TrainConfig, command: str = ""
             "history": report.history,
         },
         "validation_metrics": validation,
+        "ood": fit_ood(best_model, x_train, x_val, out_dir),
     }
     card_path = out_dir / CARD_FILE
     card_path.write_text(json.dumps(card, indent=2) + "\n")

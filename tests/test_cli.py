@@ -25,7 +25,7 @@ def test_predict_json_and_overlays_round_trip(tmp_path, xray_paths):
     records = [json.loads(line) for line in run.stdout.splitlines()]
     assert [r["file"] for r in records] == paths
     for record in records:
-        assert record["label"] in CLASS_NAMES
+        assert record["label"] in CLASS_NAMES and record["unusual"] is False and record["ood_score"] > 0
         assert abs(sum(record["probabilities"].values()) - 1.0) < 1e-6
         overlay = np.asarray(Image.open(record["overlay"]))
         assert overlay.shape == (*np.asarray(Image.open(record["file"]).convert("L")).shape, 3)
@@ -84,9 +84,7 @@ def test_explain_eval_reports_and_writes_the_card(tmp_path, dataset):
 
     bundled = load_card()
     model_dir = tmp_path / "model"
-    model_dir.mkdir()
-    for name in (bundled.model_file, "model_card.json"):
-        shutil.copy(bundled.directory / name, model_dir)
+    shutil.copytree(bundled.directory, model_dir)
     plot = tmp_path / "curves.png"
     run = rxviz("explain-eval", str(dataset / "test"), "--n", "3", "--method", "gradcam", "smoothgrad",
                 "--plot", str(plot), "--write-card", "--quiet", "--model-dir", str(model_dir))

@@ -117,3 +117,13 @@ def test_result_reports_lung_focus(classifier, xray_paths):
     assert 0.0 <= result.lung_focus <= 1.0
     assert result.lung_mask.shape == result.image.shape
     assert classifier.analyze(xray_paths["BACTERIAL"], method=None).lung_focus is None
+
+
+def test_method_scores_summarise_over_defined_values():
+    from rxviz.checks import MethodScores
+
+    scores = MethodScores()
+    for value in (0.2, float("nan"), 0.4):
+        scores.add(lung_focus=value)
+    summary = scores.summary()["lung_focus"]
+    assert summary["mean"] == pytest.approx(0.3) and summary["std"] == pytest.approx(0.1) and summary["n"] == 2
