@@ -18,9 +18,11 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 ImageSource = Union[str, os.PathLike, bytes, bytearray, memoryview, np.ndarray]
 
-#: Largest file accepted, in bytes (an uncompressed 3000x3000 16-bit DICOM is about 18 MB).
+#: Largest file accepted by default, in bytes (an uncompressed 3000x3000 16-bit DICOM is about
+#: 18 MB); ``RXVIZ_MAX_UPLOAD_MB`` overrides it.
 MAX_BYTES = 64 * 1024 * 1024
-#: Largest image accepted, in pixels, checked from the header before decoding.
+#: Largest image accepted by default, in pixels, checked from the header before decoding;
+#: ``RXVIZ_MAX_MEGAPIXELS`` overrides it.
 MAX_PIXELS = 50_000_000
 #: Smallest side accepted, in pixels: below this there is nothing to see.
 MIN_SIDE = 32
@@ -30,8 +32,16 @@ class InputError(ValueError):
     """The input cannot be read as a radiograph; the message says why, in plain words."""
 
 
+def limits() -> tuple[int, int]:
+    """(bytes, pixels) an input may have: the defaults, or what the environment sets."""
+    megabytes = os.environ.get("RXVIZ_MAX_UPLOAD_MB")
+    megapixels = os.environ.get("RXVIZ_MAX_MEGAPIXELS")
+    return (int(float(megabytes) * 2**20) if megabytes else MAX_BYTES,
+            int(float(megapixels) * 1e6) if megapixels else MAX_PIXELS)
+
+
 def load_image(
-    source: ImageSource, *, max_bytes: int = MAX_BYTES, max_pixels: int = MAX_PIXELS
+    source: ImageSource, *, max_bytes: int | None = None, max_pixels: int | None = None
 ) -> np.ndarray:
     """Read a path, raw bytes or an array into a 2-D float32 grayscale image in [0, 1].
 
@@ -39,9 +49,14 @@ def load_image(
     converted to luminance, transparency is composited onto black, 16-bit depth is kept until
     the final scaling and EXIF orientation is applied.
 
+    ``max_bytes`` and ``max_pixels`` default to :func:`limits`.
+
     Raises:
         InputError: for anything that is not a readable image of sensible size.
     """
+    default_bytes, default_pixels = limits()
+    max_bytes = default_bytes if max_bytes is None else max_bytes
+    max_pixels = default_pixels if max_pixels is None else max_pixels
     if isinstance(source, np.ndarray):
         return _from_array(source, max_pixels)
     if isinstance(source, (str, os.PathLike)):
@@ -53,7 +68,7 @@ def load_image(
     if not data:
         raise InputError("the file is empty (0 bytes)")
     if len(data) > max_bytes:
-        raise InputError(f"the file is {len(data) / 2**20:.0f} MB; the limit is {max_bytes / 2**20:.0f} MB")
+        raise InputError(f"the file is {len(data) / 2**20:.1f} MB; the limit is {max_bytes / 2**20:g} MB")
     if len(data) > 132 and data[128:132] == b"DICM":
         return _from_dicom(data, max_pixels)
     return _from_picture(data, max_pixels)
@@ -64,7 +79,7 @@ def _read_file(path: Path, max_bytes: int) -> bytes:
         raise InputError(f"no such file: {path}")
     if path.stat().st_size > max_bytes:
         raise InputError(
-            f"{path.name} is {path.stat().st_size / 2**20:.0f} MB; the limit is {max_bytes / 2**20:.0f} MB"
+            f"{path.name} is {path.stat().st_size / 2**20:.1f} MB; the limit is {max_bytes / 2**20:g} MB"
         )
     return path.read_bytes()
 
@@ -73,7 +88,7 @@ def _check_size(width: int, height: int, max_pixels: int) -> None:
     if width * height > max_pixels:
         raise InputError(
             f"the image is {width}x{height} pixels ({width * height / 1e6:.0f} MP); "
-            f"the limit is {max_pixels / 1e6:.0f} MP"
+            f"the limit is {max_pixels / 1e6:g} MP"
         )
     if min(width, height) < MIN_SIDE:
         raise InputError(f"the image is only {width}x{height} pixels; at least {MIN_SIDE} per side is needed")
@@ -82,7 +97,8 @@ def _check_size(width: int, height: int, max_pixels: int) -> None:
 def _from_picture(data: bytes, max_pixels: int) -> np.ndarray:
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            # our own size check replaces Pillow's bomb warning; corrupt-EXIF warnings are noise
+            warnings.simplefilter("ignore")
             with Image.open(io.BytesIO(data)) as image:
                 _check_size(*image.size, max_pixels)
                 image.load()
@@ -103,7 +119,7 @@ def _to_gray(image: Image.Image) -> np.ndarray:
         array = np.asarray(image)
         if image.mode == "I" and array.min() >= 0 and array.max() <= 65535:
             array = array.astype(np.uint16)  # 16-bit PNGs often open as 32-bit "I"
-        return _from_array(array, MAX_PIXELS)
+        return _from_array(array, array.size)  # the size was checked from the header
     if image.mode in ("P", "PA"):
         image = image.convert("RGBA")
     if image.mode in ("RGBA", "LA", "La", "RGBa"):
@@ -144,27 +160,34 @@ def _from_dicom(data: bytes, max_pixels: int) -> np.ndarray:
     """A DICOM file -> grayscale: rescale, VOI window and MONOCHROME1 inversion applied."""
     try:
         import pydicom
-        from pydicom.pixels import apply_modality_lut, apply_voi_lut
     except ImportError:  # pragma: no cover - pydicom is a dependency
         raise InputError("reading DICOM needs the pydicom package") from None
     try:
-        dataset = pydicom.dcmread(io.BytesIO(data))
-        if int(getattr(dataset, "NumberOfFrames", 1) or 1) > 1:
-            raise InputError("this DICOM holds several frames; rxviz reads single-frame radiographs only")
-        _check_size(int(dataset.Columns), int(dataset.Rows), max_pixels)
-        try:
-            pixels = dataset.pixel_array
-        except Exception as exc:  # pydicom raises many types for codecs it lacks
-            syntax = getattr(dataset.file_meta, "TransferSyntaxUID", "unknown")
-            name = getattr(syntax, "name", str(syntax))
-            raise InputError(f"cannot decode DICOM pixel data with transfer syntax '{name}' ({exc})") from None
-        if pixels.ndim != 2:
-            raise InputError("this DICOM is not a single grayscale image")
-        values = apply_voi_lut(apply_modality_lut(pixels, dataset), dataset).astype(np.float32)
-        if getattr(dataset, "PhotometricInterpretation", "") == "MONOCHROME1":
-            values = values.max() - values
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # pydicom warns about each odd value; only the pixels matter
+            return _dicom_pixels(pydicom.dcmread(io.BytesIO(data)), max_pixels)
     except InputError:
         raise
     except Exception as exc:  # a malformed header can fail anywhere inside pydicom
         raise InputError(f"the DICOM file is damaged or incomplete ({exc})") from None
+
+
+def _dicom_pixels(dataset, max_pixels: int) -> np.ndarray:
+    """The one frame of a parsed DICOM dataset, size-checked before its pixels are decoded."""
+    from pydicom.pixels import apply_modality_lut, apply_voi_lut
+
+    if int(getattr(dataset, "NumberOfFrames", 1) or 1) > 1:
+        raise InputError("this DICOM holds several frames; rxviz reads single-frame radiographs only")
+    _check_size(int(dataset.Columns), int(dataset.Rows), max_pixels)
+    try:
+        pixels = dataset.pixel_array
+    except Exception as exc:  # pydicom raises many types for codecs it lacks
+        syntax = getattr(dataset.file_meta, "TransferSyntaxUID", "unknown")
+        name = getattr(syntax, "name", str(syntax))
+        raise InputError(f"cannot decode DICOM pixel data with transfer syntax '{name}' ({exc})") from None
+    if pixels.ndim != 2:
+        raise InputError("this DICOM is not a single grayscale image")
+    values = apply_voi_lut(apply_modality_lut(pixels, dataset), dataset).astype(np.float32)
+    if getattr(dataset, "PhotometricInterpretation", "") == "MONOCHROME1":
+        values = values.max() - values
     return _stretch(values)

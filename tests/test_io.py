@@ -121,3 +121,18 @@ def test_input_error_is_a_value_error_with_a_plain_message():
     with pytest.raises(ValueError) as caught:
         load_image(b"\x00" * 100)
     assert "Traceback" not in str(caught.value) and str(caught.value)
+
+
+def test_limits_come_from_the_environment(xray_paths, monkeypatch):
+    data = xray_paths["NORMAL"].read_bytes()
+    monkeypatch.setenv("RXVIZ_MAX_MEGAPIXELS", "0.01")
+    with pytest.raises(InputError, match=r"the limit is 0\.01 MP"):
+        load_image(data)
+    monkeypatch.setenv("RXVIZ_MAX_MEGAPIXELS", "1")
+    monkeypatch.setenv("RXVIZ_MAX_UPLOAD_MB", str(len(data) / 2 / 2**20))
+    with pytest.raises(InputError, match="MB; the limit is"):
+        load_image(data)
+    with pytest.raises(InputError, match="MB; the limit is"):
+        load_image(xray_paths["NORMAL"])  # a file is refused before it is read
+    monkeypatch.delenv("RXVIZ_MAX_UPLOAD_MB")
+    assert load_image(data).shape == (224, 224)
