@@ -11,6 +11,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -92,8 +93,22 @@ def _overlay_src(page) -> str:
     return page.locator(".rx-overlay").get_attribute("src") or ""
 
 
+def _files_holding(chunk: bytes, since: float, folders: list[Path]) -> list[Path]:
+    """Files under ``folders`` modified after ``since`` whose bytes contain ``chunk``."""
+    found = []
+    for folder in folders:
+        for path in folder.rglob("*") if folder.is_dir() else []:
+            try:
+                if path.is_file() and path.stat().st_mtime >= since and chunk in path.read_bytes():
+                    found.append(path)
+            except OSError:
+                continue
+    return found
+
+
 def test_upload_explain_redraw_error_and_recover(voila_url, browser, xray_paths):
     timings = {}
+    started = time.time()
     page = browser.new_page(viewport={"width": 1600, "height": 1000})
     start = time.perf_counter()
     page.goto(voila_url, timeout=120_000)
@@ -140,6 +155,11 @@ def test_upload_explain_redraw_error_and_recover(voila_url, browser, xray_paths)
     page.locator(".rx-label").wait_for(timeout=60_000)
     assert page.locator(".rx-error").count() == 0
     assert len(page.locator(".rx-value").all_inner_texts()) == 3
+
+    # nothing uploaded was written to disk by the server or its kernel
+    uploaded = xray_paths["BACTERIAL"].read_bytes()[1000:1064]
+    places = [REPO, Path(tempfile.gettempdir()), Path.home() / ".local", Path.home() / ".jupyter"]
+    assert _files_holding(uploaded, started, places) == []
 
     (ARTIFACTS / "browser-timings.json").write_text(json.dumps(timings, indent=2))
     print("\n" + "\n".join(f"{k}: {v:.2f}" for k, v in timings.items()))

@@ -1,0 +1,106 @@
+"""What a visitor of the dashboard can and cannot do, checked against the real server started by
+the README's command (scripts/dashboard.sh): it listens on localhost only, and the page's kernel
+connection cannot run code, only drive the widgets."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import socket
+import subprocess
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+import psutil
+import pytest
+from tornado.websocket import websocket_connect
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def dashboard(tmp_path_factory):
+    """The dashboard as the README starts it; yields (port, process); stopped by its PID."""
+    port = _free_port()
+    log = open(tmp_path_factory.mktemp("voila") / "voila.log", "w")
+    server = subprocess.Popen(["scripts/dashboard.sh"], cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
+                              env={**os.environ, "RXVIZ_PORT": str(port)})
+    try:
+        deadline = time.time() + 120
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/voila/static/", timeout=2)
+            except urllib.error.HTTPError:
+                break
+            except OSError:
+                if server.poll() is not None or time.time() > deadline:
+                    pytest.fail(f"scripts/dashboard.sh did not serve; see {log.name}")
+                time.sleep(0.5)
+            else:
+                break
+        yield port, server
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
+
+
+def test_server_listens_on_localhost_only(dashboard):
+    port, server = dashboard
+    listening = [c.laddr for c in psutil.Process(server.pid).net_connections(kind="inet")
+                 if c.status == psutil.CONN_LISTEN]
+    assert listening and all(address.ip in ("127.0.0.1", "::1") for address in listening), listening
+    assert any(address.port == port for address in listening)
+
+
+def _message(kind: str, content: dict) -> str:
+    header = {"msg_id": uuid.uuid4().hex, "msg_type": kind, "username": "visitor", "session": uuid.uuid4().hex,
+              "version": "5.3", "date": ""}
+    return json.dumps({"header": header, "parent_header": {}, "metadata": {}, "content": content,
+                       "channel": "shell", "buffers": []})
+
+
+async def _try_to_execute(port: int, kernel: str, marker: Path) -> list[str]:
+    socket_url = f"ws://127.0.0.1:{port}/api/kernels/{kernel}/channels?session_id={uuid.uuid4().hex}"
+    connection = await websocket_connect(socket_url)
+    code = f"open({str(marker)!r}, 'w').write('the page ran code in the kernel')"
+    await connection.write_message(_message("execute_request", {
+        "code": code, "silent": False, "store_history": False, "user_expressions": {}, "allow_stdin": False}))
+    await connection.write_message(_message("kernel_info_request", {}))
+    replies = []
+    try:
+        while "kernel_info_reply" not in replies or len(replies) < 20:
+            message = await asyncio.wait_for(connection.read_message(), timeout=8)
+            if message is None:
+                break
+            if isinstance(message, str):
+                replies.append(json.loads(message)["header"]["msg_type"])
+    except asyncio.TimeoutError:
+        pass
+    connection.close()
+    return replies
+
+
+def test_the_page_cannot_run_code_in_its_kernel(dashboard, tmp_path):
+    port, _ = dashboard
+    page = urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=120).read().decode()
+    kernel = re.search(r'"kernelId": "([0-9a-f-]+)"', page).group(1)
+    marker = tmp_path / "executed.txt"
+    replies = asyncio.run(_try_to_execute(port, kernel, marker))
+    assert "kernel_info_reply" in replies  # the channel works: widget messages get through
+    assert "execute_reply" not in replies and "execute_input" not in replies
+    time.sleep(1)
+    assert not marker.exists()
