@@ -1,0 +1,183 @@
+"""A class opens the dashboard at once: N browser sessions against one real Voilà server.
+
+    .venv/bin/python benchmarks/load_test.py --sessions 5 10 20 [-- VOILA_OPTION ...]
+
+For each N, the server is started fresh by the README's command (scripts/dashboard.sh, so it
+runs with the same settings a teacher gets, plus any Voilà options given after ``--``). N pages
+in one headless Chromium (Debian's /usr/bin/chromium) open the app at the same moment, each
+uploads a real radiograph from the dataset's test folder and waits for the diagnosis. Printed
+per N: sessions that got a result, median and 95th-percentile time from opening the page to
+the result, the memory the kernels hold of their own (USS, per session) and the memory used on
+the whole machine at its fullest.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import statistics
+import subprocess
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+
+from rxviz.data import data_dir, list_samples
+
+REPO = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  "--disable-dev-shm-usage"]
+
+
+@dataclass
+class LoadResult:
+    sessions: int
+    succeeded: int
+    seconds: list[float]
+    errors: list[str]
+    kernel_mib: float
+    peak_used_mib: float
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.seconds) if self.seconds else float("nan")
+
+    @property
+    def p95(self) -> float:
+        if not self.seconds:
+            return float("nan")
+        ordered = sorted(self.seconds)
+        return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(port: int, voila_options: list[str], log_path: Path) -> subprocess.Popen:
+    """scripts/dashboard.sh on ``port``; returns once it answers HTTP."""
+    log = open(log_path, "w")
+    server = subprocess.Popen(["scripts/dashboard.sh", *voila_options], cwd=REPO, stdout=log,
+                              stderr=subprocess.STDOUT, env={**os.environ, "RXVIZ_PORT": str(port)})
+    deadline = time.time() + 600  # pre-heated kernel pools are filled before the server answers
+    while True:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/voila/static/", timeout=2)
+        except urllib.error.HTTPError:
+            return server
+        except OSError:
+            if server.poll() is not None or time.time() > deadline:
+                raise RuntimeError(f"the dashboard did not start; see {log_path}")
+            time.sleep(0.5)
+        else:
+            return server
+
+
+def stop_server(server: subprocess.Popen) -> None:
+    server.terminate()
+    try:
+        server.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        server.kill()
+
+
+def _kernel_uss_mib(server: subprocess.Popen) -> float:
+    """Memory only the kernels hold (USS: shared libraries, mapped once for all, not counted)."""
+    kernels = [p for p in psutil.Process(server.pid).children(recursive=True)
+               if "ipykernel" in " ".join(p.cmdline())]
+    return sum(p.memory_full_info().uss for p in kernels) / 2**20
+
+
+async def _session(browser, url: str, image: Path, timeout_s: float) -> tuple[float | None, str]:
+    context = await browser.new_context(viewport={"width": 1400, "height": 900})
+    page = await context.new_page()
+    start = time.perf_counter()
+    try:
+        await page.goto(url, timeout=timeout_s * 1000)
+        await page.locator(".rx-upload").wait_for(state="visible", timeout=timeout_s * 1000)
+        async with page.expect_file_chooser(timeout=timeout_s * 1000) as chooser:
+            await page.locator(".rx-upload").click()
+        await (await chooser.value).set_files(str(image))
+        await page.locator(".rx-label").wait_for(timeout=timeout_s * 1000)
+        return time.perf_counter() - start, ""
+    except Exception as exc:  # a failed session is counted, not fatal
+        return None, f"{type(exc).__name__}: {str(exc).splitlines()[0][:120]}"
+    finally:
+        await context.close()
+
+
+async def _drive(url: str, images: list[Path], timeout_s: float) -> list[tuple[float | None, str]]:
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
+        try:
+            return await asyncio.gather(*(_session(browser, url, image, timeout_s) for image in images))
+        finally:
+            await browser.close()
+
+
+def run_load(sessions: int, voila_options: list[str] | None = None, timeout_s: float = 600,
+             log_dir: Path | None = None) -> LoadResult:
+    """Start a fresh server, open ``sessions`` pages at once, and measure."""
+    samples = list_samples(data_dir() / "test")
+    images = [samples[(i * 37) % len(samples)].path for i in range(sessions)]
+    port = _free_port()
+    log_dir = log_dir or REPO / "benchmarks" / "results"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    server = start_server(port, voila_options or [], log_dir / f"voila-load-{sessions}.log")
+    peak = [psutil.virtual_memory().used]
+    done = threading.Event()
+
+    def watch_memory() -> None:
+        while not done.wait(0.5):
+            peak[0] = max(peak[0], psutil.virtual_memory().used)
+
+    watcher = threading.Thread(target=watch_memory, daemon=True)
+    watcher.start()
+    try:
+        outcomes = asyncio.run(_drive(f"http://127.0.0.1:{port}/", images, timeout_s))
+        kernels = _kernel_uss_mib(server)
+    finally:
+        done.set()
+        watcher.join()
+        stop_server(server)
+    seconds = [t for t, _ in outcomes if t is not None]
+    return LoadResult(sessions, len(seconds), seconds, [e for _, e in outcomes if e], kernels / max(sessions, 1),
+                      peak[0] / 2**20)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sessions", type=int, nargs="+", default=[5, 10, 20])
+    parser.add_argument("--timeout", type=float, default=600, help="seconds a session may wait (default: %(default)s)")
+    parser.add_argument("voila_options", nargs="*", help="extra Voilà options, after --")
+    args = parser.parse_args()
+
+    rows = []
+    for n in args.sessions:
+        result = run_load(n, args.voila_options, args.timeout)
+        rows.append(result)
+        print(f"N={n}: {result.succeeded}/{n} ok, median {result.median:.1f} s, p95 {result.p95:.1f} s, "
+              f"kernel memory {result.kernel_mib:.0f} MiB per session, machine peak {result.peak_used_mib / 1024:.1f} GiB"
+              + (f"; errors: {result.errors}" if result.errors else ""), flush=True)
+    print(f"\nmachine: {os.cpu_count()} CPUs, {psutil.virtual_memory().total / 2**30:.0f} GiB; "
+          f"voila options: {' '.join(args.voila_options) or '(the README defaults)'}")
+    print(f"{'sessions':>8} {'ok':>5} {'median s':>9} {'p95 s':>7} {'MiB/session':>12} {'peak GiB':>9}")
+    for r in rows:
+        print(f"{r.sessions:>8} {r.succeeded:>5} {r.median:>9.1f} {r.p95:>7.1f} {r.kernel_mib:>12.0f}"
+              f" {r.peak_used_mib / 1024:>9.1f}")
+
+
+if __name__ == "__main__":
+    main()
