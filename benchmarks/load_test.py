@@ -16,25 +16,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
 import statistics
 import subprocess
 import threading
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
+from dashboard_server import CHROMIUM, CHROMIUM_FLAGS, REPO, free_port, start_dashboard, stop_dashboard
 
 from rxviz.data import data_dir, list_samples
-
-REPO = Path(__file__).resolve().parent.parent
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--disable-dev-shm-usage"]
 
 
 @dataclass
@@ -56,39 +48,6 @@ class LoadResult:
             return float("nan")
         ordered = sorted(self.seconds)
         return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(port: int, voila_options: list[str], log_path: Path) -> subprocess.Popen:
-    """scripts/dashboard.sh on ``port``; returns once it answers HTTP."""
-    log = open(log_path, "w")
-    server = subprocess.Popen(["scripts/dashboard.sh", *voila_options], cwd=REPO, stdout=log,
-                              stderr=subprocess.STDOUT, env={**os.environ, "RXVIZ_PORT": str(port)})
-    deadline = time.time() + 600  # pre-heated kernel pools are filled before the server answers
-    while True:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/voila/static/", timeout=2)
-        except urllib.error.HTTPError:
-            return server
-        except OSError:
-            if server.poll() is not None or time.time() > deadline:
-                raise RuntimeError(f"the dashboard did not start; see {log_path}")
-            time.sleep(0.5)
-        else:
-            return server
-
-
-def stop_server(server: subprocess.Popen) -> None:
-    server.terminate()
-    try:
-        server.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        server.kill()
 
 
 def _kernel_uss_mib(server: subprocess.Popen) -> float:
@@ -132,10 +91,10 @@ def run_load(sessions: int, voila_options: list[str] | None = None, timeout_s: f
     """Start a fresh server, open ``sessions`` pages at once, and measure."""
     samples = list_samples(data_dir() / "test")
     images = [samples[(i * 37) % len(samples)].path for i in range(sessions)]
-    port = _free_port()
+    port = free_port()
     log_dir = log_dir or REPO / "benchmarks" / "results"
     log_dir.mkdir(parents=True, exist_ok=True)
-    server = start_server(port, voila_options or [], log_dir / f"voila-load-{sessions}.log")
+    server = start_dashboard(port, log_dir / f"voila-load-{sessions}.log", voila_options)
     peak = [psutil.virtual_memory().used]
     done = threading.Event()
 
@@ -151,7 +110,7 @@ def run_load(sessions: int, voila_options: list[str] | None = None, timeout_s: f
     finally:
         done.set()
         watcher.join()
-        stop_server(server)
+        stop_dashboard(server)
     seconds = [t for t, _ in outcomes if t is not None]
     return LoadResult(sessions, len(seconds), seconds, [e for _, e in outcomes if e], kernels / max(sessions, 1),
                       peak[0] / 2**20)

@@ -1,4 +1,5 @@
-"""End to end: a real Voila server, Debian's Chromium driven by Playwright, real X-rays.
+"""End to end: the real Voila server of the README's command, Debian's Chromium driven by
+Playwright, real X-rays.
 
 Saves a screenshot and the measured timings under test-artifacts/ (timings are reported, not
 asserted: speed is the benchmark's business).
@@ -8,76 +9,39 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+from dashboard_server import CHROMIUM, CHROMIUM_FLAGS, REPO, free_port, start_dashboard, stop_dashboard
 
-REPO = Path(__file__).resolve().parent.parent
 ARTIFACTS = REPO / "test-artifacts"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--disable-dev-shm-usage"]
-
 pytestmark = pytest.mark.browser
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def voila_url(dataset):
-    port = _free_port()
+    """The dashboard as the README starts it, with the dataset's test folder as examples."""
     ARTIFACTS.mkdir(exist_ok=True)
-    log = open(ARTIFACTS / "voila.log", "w")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "voila", "notebooks/dashboard.ipynb", "--no-browser",
-         f"--port={port}", "--Voila.ip=127.0.0.1"],
-        cwd=REPO, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "RXVIZ_EXAMPLES": str(dataset / "test")},
-    )
-    url = f"http://127.0.0.1:{port}/"
+    port = free_port()
+    server = start_dashboard(port, ARTIFACTS / "voila.log", env={"RXVIZ_EXAMPLES": str(dataset / "test")})
     try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                urllib.request.urlopen(url + "voila/static/", timeout=2)
-            except urllib.error.HTTPError:
-                break  # the server answers (a 404 for the folder is fine)
-            except OSError:
-                if server.poll() is not None or time.time() > deadline:
-                    pytest.fail(f"voila did not start; see {ARTIFACTS / 'voila.log'}")
-                time.sleep(0.5)
-            else:
-                break
-        yield url
+        yield f"http://127.0.0.1:{port}/"
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
+        stop_dashboard(server)
 
 
 @pytest.fixture(scope="module")
 def browser():
-    if not CHROMIUM.exists():
+    if not Path(CHROMIUM).exists():
         if os.environ.get("CI"):
             pytest.fail("Debian's chromium is missing (CI must run the browser test)")
         pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_FLAGS)
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
         yield browser
         browser.close()
 

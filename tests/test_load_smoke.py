@@ -7,7 +7,8 @@ import os
 from pathlib import Path
 
 import pytest
-from load_test import CHROMIUM, run_load
+from dashboard_server import CHROMIUM
+from load_test import run_load
 
 pytestmark = pytest.mark.browser
 

@@ -6,10 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
-import socket
-import subprocess
 import time
 import urllib.request
 import uuid
@@ -17,45 +14,18 @@ from pathlib import Path
 
 import psutil
 import pytest
+from dashboard_server import free_port, start_dashboard, stop_dashboard
 from tornado.websocket import websocket_connect
-
-REPO = Path(__file__).resolve().parent.parent
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 @pytest.fixture(scope="module")
 def dashboard(tmp_path_factory):
-    """The dashboard as the README starts it; yields (port, process); stopped by its PID."""
-    port = _free_port()
-    log = open(tmp_path_factory.mktemp("voila") / "voila.log", "w")
-    server = subprocess.Popen(["scripts/dashboard.sh"], cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
-                              env={**os.environ, "RXVIZ_PORT": str(port)})
+    """The dashboard as the README starts it; yields (port, process)."""
+    port = free_port()
+    server = start_dashboard(port, tmp_path_factory.mktemp("voila") / "voila.log")
     try:
-        deadline = time.time() + 120
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/voila/static/", timeout=2)
-            except urllib.error.HTTPError:
-                break
-            except OSError:
-                if server.poll() is not None or time.time() > deadline:
-                    pytest.fail(f"scripts/dashboard.sh did not serve; see {log.name}")
-                time.sleep(0.5)
-            else:
-                break
         yield port, server
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
+        stop_dashboard(server)
 
 
 def test_server_listens_on_localhost_only(dashboard):

@@ -1,0 +1,59 @@
+"""Start and stop the dashboard as the README does, for the browser tests and the load benchmark.
+
+The server is scripts/dashboard.sh (Voilà on 127.0.0.1) on a free port; it is stopped by its PID.
+Chromium is Debian's, driven by Playwright with the flags a closed, headless machine needs.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  "--disable-dev-shm-usage"]
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_dashboard(port: int, log_path: Path, voila_options: list[str] | None = None,
+                    env: dict[str, str] | None = None, timeout_s: float = 600) -> subprocess.Popen:
+    """scripts/dashboard.sh on ``port``, logging to ``log_path``; returns once it answers HTTP
+    (pre-heated kernel pools are filled before that)."""
+    log = open(log_path, "w")
+    server = subprocess.Popen(["scripts/dashboard.sh", *(voila_options or [])], cwd=REPO, stdout=log,
+                              stderr=subprocess.STDOUT, env={**os.environ, **(env or {}), "RXVIZ_PORT": str(port)})
+    deadline = time.time() + timeout_s
+    while True:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/voila/static/", timeout=2)
+        except urllib.error.HTTPError:
+            return server  # it answers (a 404 for the folder is fine)
+        except OSError:
+            if server.poll() is not None or time.time() > deadline:
+                stop_dashboard(server)
+                raise RuntimeError(f"the dashboard did not start; see {log_path}")
+            time.sleep(0.5)
+        else:
+            return server
+
+
+def stop_dashboard(server: subprocess.Popen) -> None:
+    """Stop the server (and so its kernels) by its PID."""
+    server.terminate()
+    try:
+        server.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        server.kill()
