@@ -44,7 +44,7 @@ STYLE = """
 .rx-verdict { font-size: 1.5em; margin: 0.3em 0 0.5em 0; }
 .rx-row { display: flex; align-items: center; gap: 0.6em; margin: 0.3em 0; font-size: 1.15em; }
 .rx-name, .rx-value, .rx-track { flex: none; }
-.rx-name { width: 11.5em; }
+.rx-name { width: 12em; white-space: nowrap; }
 .rx-value { white-space: nowrap; width: 4.2em; text-align: right; }
 .rx-track { width: 7em; height: 1.1em; background: #e6e6e6; border-radius: 3px; }
 .rx-fill { height: 100%; background: #8fb3d9; border-radius: 3px; }
