@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import io
+from pathlib import Path
+
 import numpy as np
+import pydicom
 import pytest
 from built_files import make_dicom  # tests/ is on pytest's pythonpath
+from pydicom.data import get_testdata_file
+from pydicom.encaps import encapsulate
+from pydicom.uid import JPEGLSLossless
 
 from rxviz.io import InputError, load_image
 
@@ -40,3 +47,26 @@ def test_truncated_dicom_raises_input_error(ramp):
     data = make_dicom(ramp)
     with pytest.raises(InputError):
         load_image(data[: len(data) - 1000])
+
+
+def test_rescale_slope_and_intercept_are_applied(ramp):
+    """Stored values turned into real ones by slope -1: the ramp must come out reversed."""
+    image = load_image(make_dicom(ramp, RescaleSlope=-1, RescaleIntercept=4095))
+    assert image[:, 0].min() == 1.0 and image[:, -1].max() == 0.0
+
+
+def test_compressed_dicom_that_pydicom_decodes_loads_like_the_uncompressed_one():
+    plain = load_image(Path(get_testdata_file("MR_small.dcm")))
+    rle = load_image(Path(get_testdata_file("MR_small_RLE.dcm")))
+    assert rle.shape == plain.shape and np.abs(rle - plain).max() < 1e-6
+
+
+def test_undecodable_transfer_syntax_is_named(ramp):
+    """JPEG-LS needs a codec plugin rxviz does not install: the message must name the syntax."""
+    dataset = pydicom.dcmread(io.BytesIO(make_dicom(ramp)))
+    dataset.file_meta.TransferSyntaxUID = JPEGLSLossless
+    dataset.PixelData = encapsulate([b"\xff\xd8\xff\xf7 not really JPEG-LS"])
+    buffer = io.BytesIO()
+    dataset.save_as(buffer, enforce_file_format=True)
+    with pytest.raises(InputError, match="transfer syntax 'JPEG-LS Lossless Image Compression'"):
+        load_image(buffer.getvalue())

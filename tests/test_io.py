@@ -59,10 +59,12 @@ def test_every_mode_gives_the_same_grayscale(xray, mode):
     assert np.abs(loaded - xray).max() <= 1.5 / 255
 
 
-def test_sixteen_bit_precision_is_kept():
+@pytest.mark.parametrize("fmt", ["PNG", "TIFF"])
+def test_sixteen_bit_precision_is_kept(fmt):
     ramp = np.tile(np.arange(0, 65536, 64, dtype=np.uint16), (40, 1))  # 1024 distinct levels
-    loaded = load_image(_encode(Image.fromarray(ramp)))
+    loaded = load_image(_encode(Image.fromarray(ramp), fmt))
     assert len(np.unique(loaded)) == 1024
+    assert loaded[0, 0] == 0.0 and loaded[0, -1] == pytest.approx(65472 / 65535)
 
 
 def test_transparent_pixels_become_black():
