@@ -107,7 +107,7 @@ def _cmd_explain_eval(args: argparse.Namespace) -> int:
     from .lungs import ACCURACY_NOTE
 
     classifier = Classifier.load(args.model_dir)
-    samples = list_samples(Path(args.folder))
+    samples = [s for s in list_samples(Path(args.folder)) if not args.classes or s.class_name in args.classes]
     chosen = [samples[i].path for i in np.random.default_rng(args.seed).permutation(len(samples))[: args.n]]
     scores, mean_curves = evaluate_explanations(classifier, chosen, args.method, args.seed, show_progress=not args.quiet)
     lung_area = scores.pop("lungs").summary()["area"]["mean"]
@@ -131,7 +131,8 @@ def _cmd_explain_eval(args: argparse.Namespace) -> int:
         plot_curves(mean_curves, f"Deletion and insertion, {len(chosen)} images").savefig(args.plot)
         print(f"plot: {args.plot}", file=sys.stderr)
     if args.write_card:
-        checks = {"n_images": len(chosen), "seed": args.seed, "methods": table, "lung_area": lung_area,
+        checks = {"n_images": len(chosen), "seed": args.seed, "classes": args.classes or list(classifier.class_names),
+                  "methods": table, "lung_area": lung_area,
                   "lung_mask_note": ACCURACY_NOTE}
         path = write_card(classifier.card.directory, explanation_checks=checks)
         print(f"wrote explanation checks to {path}", file=sys.stderr)
@@ -199,6 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("folder", metavar="DIR", help="folder holding NORMAL/ and PNEUMONIA/")
     p.add_argument("--method", nargs="+", default=list(METHODS), choices=list(METHODS))
     p.add_argument("--n", type=int, default=20, help="number of images, drawn at random (default: %(default)s)")
+    p.add_argument("--classes", nargs="+", metavar="CLASS", help="draw only images of these classes, e.g. BACTERIAL VIRAL")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--plot", metavar="PNG", help="write the mean curves here")
     p.add_argument("--json", action="store_true")
