@@ -50,11 +50,25 @@ class LoadResult:
         return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
 
 
+def _kernels(server: subprocess.Popen) -> list[psutil.Process]:
+    return [p for p in psutil.Process(server.pid).children(recursive=True) if "ipykernel" in " ".join(p.cmdline())]
+
+
 def _kernel_uss_mib(server: subprocess.Popen) -> float:
     """Memory only the kernels hold (USS: shared libraries, mapped once for all, not counted)."""
-    kernels = [p for p in psutil.Process(server.pid).children(recursive=True)
-               if "ipykernel" in " ".join(p.cmdline())]
-    return sum(p.memory_full_info().uss for p in kernels) / 2**20
+    return sum(p.memory_full_info().uss for p in _kernels(server)) / 2**20
+
+
+def _wait_for_pool(server: subprocess.Popen, size: int, timeout_s: float = 900) -> float:
+    """With pre-heated kernels: wait until ``size`` kernels exist and have gone quiet (they have
+    run the notebook); returns the seconds waited."""
+    start = time.perf_counter()
+    while time.perf_counter() - start < timeout_s:
+        kernels = _kernels(server)
+        if len(kernels) >= size and psutil.cpu_percent(interval=2.0) < 15:
+            return time.perf_counter() - start
+        time.sleep(1)
+    raise RuntimeError(f"the pool of {size} pre-heated kernels did not settle in {timeout_s:.0f} s")
 
 
 async def _session(browser, url: str, image: Path, timeout_s: float) -> tuple[float | None, str]:
@@ -95,6 +109,10 @@ def run_load(sessions: int, voila_options: list[str] | None = None, timeout_s: f
     log_dir = log_dir or REPO / "benchmarks" / "results"
     log_dir.mkdir(parents=True, exist_ok=True)
     server = start_dashboard(port, log_dir / f"voila-load-{sessions}.log", voila_options)
+    pool = [option.split("=", 1)[1] for option in voila_options or [] if option.startswith("--pool_size=")]
+    if any(option == "--preheat_kernel=True" for option in voila_options or []):
+        print(f"pool of {pool[0] if pool else 1} pre-heated kernels ready after "
+              f"{_wait_for_pool(server, int(pool[0]) if pool else 1):.0f} s", flush=True)
     peak = [psutil.virtual_memory().used]
     done = threading.Event()
 
