@@ -1,7 +1,8 @@
 """The public entry point: ``rxviz.analyze(image)`` -> label, probabilities and heatmap.
 
 A :class:`Classifier` ties one trained model to its card; :func:`analyze` uses the bundled one,
-loaded once per process. Data flows one way: io -> preprocess -> model -> explain (+ lungs) -> overlay.
+loaded once per process. Data flows one way: io -> preprocess -> model (+ ood) -> explain (+ lungs)
+-> overlay.
 """
 
 from __future__ import annotations
@@ -60,7 +61,8 @@ class Result:
 
     @property
     def lung_focus(self) -> float | None:
-        """Share of the heatmap's mass inside the estimated lung fields, or None without a heatmap."""
+        """Share of the heatmap's mass inside the estimated lung fields; None without a heatmap,
+        NaN where no lung field was found."""
         return None if self.heatmap is None else lung_focus(self.heatmap, self.lung_mask)
 
     def overlay(self, alpha: float = 0.4, colormap: str = "jet") -> np.ndarray:
