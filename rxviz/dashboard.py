@@ -140,6 +140,7 @@ class Dashboard:
         self.colormap.observe(self._on_look_change, "value")
         self.report_button.on_click(self._on_report)
         self.widget = self._layout()
+        self._show_pictures(False)  # empty image widgets would show as broken images
         self._show_method_note()
 
     # ---- layout -------------------------------------------------------------------------
@@ -189,6 +190,7 @@ class Dashboard:
         self.source_name = name
         self._set_result(result)
         self.original.value = png_bytes(result.image, DISPLAY_SIDE)
+        self._show_pictures(True)
         height, width = result.image.shape
         self.original_caption.value = f'<div class="rx-caption">{html.escape(name)} ({width}×{height})</div>'
         self._show_probabilities()
@@ -314,8 +316,12 @@ class Dashboard:
     def _show_error(self, message: str) -> None:
         self.status.value = f'<div class="rx-error">{message}</div>'
 
+    def _show_pictures(self, shown: bool) -> None:
+        self.pictures.layout.display = "flex" if shown else "none"
+
     def _clear(self) -> None:
         self._show_unusual(None)
+        self._show_pictures(False)
         self.result = self._small_image = self._small_heatmap = None
         self.original.value = self.overlay.value = b""
         self.original_caption.value = self.overlay_caption.value = ""

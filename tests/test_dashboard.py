@@ -39,6 +39,7 @@ def test_menus_start_on_a_visible_choice(app):
 def test_works_without_examples(classifier, tmp_path):
     app = Dashboard(classifier, examples=find_examples(tmp_path / "missing"))
     assert app.examples == [] and app.example.disabled
+    assert app.pictures.layout.display == "none"  # nothing to show yet
 
 
 def test_upload_shows_label_probabilities_and_overlay(app, xray_paths):
@@ -81,8 +82,9 @@ def test_bad_upload_shows_a_friendly_message_and_the_app_recovers(app, xray_path
     _upload(app, data, "bad.png")
     assert "rx-error" in app.status.value and words in app.status.value and "bad.png" in app.status.value
     assert app.result is None and app.overlay.value == b"" and app.report_button.disabled
+    assert app.pictures.layout.display == "none"  # no broken-image frames
     _upload(app, xray_paths["VIRAL"].read_bytes(), "good.jpeg")
-    assert app.result is not None and app.status.value == ""
+    assert app.result is not None and app.status.value == "" and app.pictures.layout.display == "flex"
 
 
 def test_truncated_and_oversized_uploads_are_refused(app, xray_paths, monkeypatch):
