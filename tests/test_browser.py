@@ -7,14 +7,19 @@ asserted: speed is the benchmark's business).
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 from dashboard_server import CHROMIUM, CHROMIUM_FLAGS, REPO, free_port, start_dashboard, stop_dashboard
+from PIL import Image
+
+from rxviz.io import load_image
 
 ARTIFACTS = REPO / "test-artifacts"
 pytestmark = pytest.mark.browser
@@ -70,6 +75,15 @@ def _files_holding(chunk: bytes, since: float, folders: list[Path]) -> list[Path
     return found
 
 
+def _noisy_16bit_png(image: np.ndarray, scale: int) -> bytes:
+    """``image`` enlarged ``scale`` times as a 16-bit PNG with noise, so it barely compresses."""
+    big = (np.kron(image, np.ones((scale, scale), np.float32)) * 60000).astype(np.uint16)
+    big += np.random.default_rng(0).integers(0, 4096, big.shape, dtype=np.uint16)
+    buffer = io.BytesIO()
+    Image.fromarray(big).save(buffer, format="PNG", compress_level=1)
+    return buffer.getvalue()
+
+
 def test_upload_explain_redraw_error_and_recover(voila_url, browser, xray_paths):
     timings = {}
     started = time.time()
@@ -119,6 +133,13 @@ def test_upload_explain_redraw_error_and_recover(voila_url, browser, xray_paths)
     page.locator(".rx-label").wait_for(timeout=60_000)
     assert page.locator(".rx-error").count() == 0
     assert len(page.locator(".rx-value").all_inner_texts()) == 3
+
+    # a file over the websocket's default 10 MiB message limit still arrives and is analysed
+    big = _noisy_16bit_png(load_image(xray_paths["VIRAL"]), scale=12)
+    assert len(big) > 11 * 2**20
+    _upload(page, {"name": "big.png", "mimeType": "image/png", "buffer": big})
+    page.locator(".rx-caption", has_text="big.png").wait_for(timeout=120_000)
+    assert page.locator(".rx-error").count() == 0 and len(page.locator(".rx-value").all_inner_texts()) == 3
 
     # nothing uploaded was written to disk by the server or its kernel
     uploaded = xray_paths["BACTERIAL"].read_bytes()[1000:1064]
