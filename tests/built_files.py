@@ -1,7 +1,9 @@
-"""Files the tests build themselves: DICOM radiographs made with pydicom."""
+"""Files the tests build themselves: DICOM radiographs made with pydicom, and uploads handed to
+the dashboard the way ipywidgets' FileUpload hands them over."""
 
 from __future__ import annotations
 
+import datetime
 import io
 
 import numpy as np
@@ -29,3 +31,9 @@ def make_dicom(pixels: np.ndarray, photometric: str = "MONOCHROME2", frames: int
     buffer = io.BytesIO()
     ds.save_as(buffer, enforce_file_format=True)
     return buffer.getvalue()
+
+
+def upload(app, data: bytes, name: str) -> None:
+    """Give ``app`` (a Dashboard) the bytes as if a user had picked the file ``name``."""
+    app.upload.value = ({"name": name, "type": "", "size": len(data), "content": memoryview(data),
+                         "last_modified": datetime.datetime.now(datetime.timezone.utc)},)

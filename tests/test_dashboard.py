@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
-import datetime
 import io
 
 import numpy as np
 import pytest
+from built_files import upload
 from PIL import Image
 
 from rxviz.api import Classifier
@@ -17,11 +17,6 @@ from rxviz.dashboard import Dashboard, find_examples
 @pytest.fixture()
 def app(classifier, dataset):
     return Dashboard(classifier, examples=find_examples(dataset / "test"))
-
-
-def _upload(app: Dashboard, data: bytes, name: str) -> None:
-    app.upload.value = ({"name": name, "type": "", "size": len(data), "content": memoryview(data),
-                         "last_modified": datetime.datetime.now(datetime.timezone.utc)},)
 
 
 def test_examples_cover_every_class(dataset):
@@ -43,7 +38,7 @@ def test_works_without_examples(classifier, tmp_path):
 
 
 def test_upload_shows_label_probabilities_and_overlay(app, xray_paths):
-    _upload(app, xray_paths["BACTERIAL"].read_bytes(), "chest.jpeg")
+    upload(app, xray_paths["BACTERIAL"].read_bytes(), "chest.jpeg")
     assert app.result is not None
     assert app.upload.value == ()  # the bytes are not kept in the widget
     assert bytes(app.original.value[:4]) == bytes(app.overlay.value[:4]) == b"\x89PNG"
@@ -79,28 +74,28 @@ def test_target_and_method_recompute_the_heatmap(app, xray_paths):
 ])
 def test_bad_upload_shows_a_friendly_message_and_the_app_recovers(app, xray_paths, data, words):
     app.load(xray_paths["NORMAL"], "normal.jpeg")
-    _upload(app, data, "bad.png")
+    upload(app, data, "bad.png")
     assert "rx-error" in app.status.value and words in app.status.value and "bad.png" in app.status.value
     assert app.result is None and app.overlay.value == b"" and app.report_button.disabled
     assert app.pictures.layout.display == "none"  # no broken-image frames
-    _upload(app, xray_paths["VIRAL"].read_bytes(), "good.jpeg")
+    upload(app, xray_paths["VIRAL"].read_bytes(), "good.jpeg")
     assert app.result is not None and app.status.value == "" and app.pictures.layout.display == "flex"
 
 
 def test_truncated_and_oversized_uploads_are_refused(app, xray_paths, monkeypatch):
     data = xray_paths["BACTERIAL"].read_bytes()
-    _upload(app, data[: len(data) // 3], "cut.jpeg")
+    upload(app, data[: len(data) // 3], "cut.jpeg")
     assert "damaged or truncated" in app.status.value
     huge = Image.new("L", (9000, 6000))
     buffer = io.BytesIO()
     huge.save(buffer, format="PNG")
-    _upload(app, buffer.getvalue(), "huge.png")
+    upload(app, buffer.getvalue(), "huge.png")
     assert "limit" in app.status.value
 
 
 def test_uploads_are_not_written_to_disk(app, xray_paths, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    _upload(app, xray_paths["BACTERIAL"].read_bytes(), "private.jpeg")
+    upload(app, xray_paths["BACTERIAL"].read_bytes(), "private.jpeg")
     app.make_report()
     assert list(tmp_path.iterdir()) == []
 

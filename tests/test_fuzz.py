@@ -10,7 +10,7 @@ import sys
 
 import numpy as np
 import pytest
-from built_files import make_dicom
+from built_files import make_dicom, upload
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
@@ -129,8 +129,7 @@ def test_malformed_corpus_through_the_command_line(seeds, tmp_path):
 def test_malformed_corpus_through_the_dashboard(classifier, seeds, xray_paths):
     app = Dashboard(classifier, examples=[])
     for name, data in malformed_corpus(seeds).items():
-        app.upload.value = ({"name": name, "type": "", "size": len(data), "content": memoryview(data),
-                             "last_modified": datetime.datetime.now(datetime.timezone.utc)},)
+        upload(app, data, name)
         if app.result is None:
             assert "rx-error" in app.status.value and "Traceback" not in app.status.value, name
         assert app.upload.value == ()

@@ -3,12 +3,11 @@ real radiographs and on images that are not chest X-rays."""
 
 from __future__ import annotations
 
-import datetime
-
 import cv2
 import matplotlib
 import numpy as np
 import pytest
+from built_files import upload
 
 from rxviz.dashboard import Dashboard
 from rxviz.io import load_image
@@ -57,8 +56,7 @@ def test_images_that_are_not_chest_xrays_are_flagged(classifier, xray_paths):
 def test_dashboard_warns_and_greys_out_then_recovers(classifier, xray_paths):
     app = Dashboard(classifier, examples=[])
     photo = open(f"{matplotlib.get_data_path()}/sample_data/grace_hopper.jpg", "rb").read()
-    app.upload.value = ({"name": "holiday.jpg", "type": "image/jpeg", "size": len(photo), "content": memoryview(photo),
-                         "last_modified": datetime.datetime.now(datetime.timezone.utc)},)
+    upload(app, photo, "holiday.jpg")
     assert app.result is not None and app.result.unusual
     assert "rx-warning" in app.status.value and "does not look like the chest radiographs" in app.status.value
     assert "rx-greyed" in app.pictures._dom_classes and "rx-greyed" in app.probabilities._dom_classes
