@@ -20,6 +20,7 @@ import ipywidgets as widgets
 import numpy as np
 
 from .api import Classifier, Result
+from .checks import CHECK_NAMES
 from .data import IMAGE_SUFFIXES, data_dir, list_samples
 from .explain import DESCRIPTIONS
 from .io import ImageSource, InputError
@@ -33,9 +34,6 @@ DISPLAY_SIDE = 560
 UPLOAD_TYPES = ".png,.jpg,.jpeg,.dcm,.dicom,.tif,.tiff,.bmp"
 #: The "explain" menu's first entry; a real value (ipywidgets shows a None value as a blank menu).
 PREDICTED = "predicted"
-#: How the trust checks of ``rxviz explain-eval`` are named to users.
-CHECK_NAMES = {"deletion_beats_random": "the deletion test", "insertion_beats_random": "the insertion test",
-               "sanity_check": "the weight-randomisation sanity check"}
 
 STYLE = """
 <style>
