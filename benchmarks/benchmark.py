@@ -62,6 +62,13 @@ def main() -> None:
     for method in args.methods or rxviz.methods():
         rows.append((f"predict + {method}, 1 image", *median_ms(lambda: classifier.analyze(next(cycle), method=method), args.runs)))
 
+    from rxviz.lungs import load_segmenter
+
+    segmenter = load_segmenter()
+    rows.append(("lung mask, 1 image (segmenter)", *median_ms(lambda: segmenter.mask(load_image(next(cycle))), args.runs)))
+    rows.append(("predict + gradcam + lung zones, 1 image",
+                 *median_ms(lambda: classifier.analyze(next(cycle)).lung_zones, args.runs)))
+
     images = [load_image(p) for p in paths[:32]]
     batch_ms, batch_p90 = median_ms(lambda: classifier.probabilities(images), args.runs)
 

@@ -18,11 +18,11 @@ import numpy as np
 from .card import ModelCard, load_card
 from .explain import explain
 from .io import ImageSource, load_image
-from .lungs import lung_focus, lung_mask
+from .lungs import describe_heat, lung_focus, lung_mask, lung_zones
 from .model import load_model, predict_proba, predict_with_features
 from .ood import OODDetector
-from .overlay import overlay
-from .preprocess import to_model_input
+from .overlay import draw_outline, overlay
+from .preprocess import Box, box_around, to_model_input
 
 Target = Union[str, int, None]
 
@@ -56,20 +56,42 @@ class Result:
 
     @cached_property
     def lung_mask(self) -> np.ndarray:
-        """Boolean mask of the estimated lung fields (see :mod:`rxviz.lungs`), image-sized."""
+        """Boolean mask of the lung fields from the lung segmenter (:mod:`rxviz.lungs`), image-sized."""
         return lung_mask(self.image)
 
     @property
+    def lung_area(self) -> float:
+        """Share of the image the lungs cover: the lung focus a uniform heatmap would score."""
+        return float(self.lung_mask.mean())
+
+    @property
     def lung_focus(self) -> float | None:
-        """Share of the heatmap's mass inside the estimated lung fields; None without a heatmap,
-        NaN where no lung field was found."""
+        """Share of the heatmap's mass inside the lungs; None without a heatmap, NaN where no lung
+        field was found. Compare it with :attr:`lung_area`."""
         return None if self.heatmap is None else lung_focus(self.heatmap, self.lung_mask)
 
-    def overlay(self, alpha: float = 0.4, colormap: str = "jet") -> np.ndarray:
-        """The heatmap over the image as RGB uint8, at the image's resolution."""
+    @cached_property
+    def lung_zones(self) -> dict[str, float] | None:
+        """The heatmap's mass per lung zone, patient's right lung first (on the image's left):
+        ``{"outside the lungs": .., "right upper": .., "right middle": .., "right lower": ..,
+        "left upper": .., ..}``, each zone a third of its lung's height; the shares sum to 1.
+        None without a heatmap; empty for a heatmap with no mass."""
+        return None if self.heatmap is None else lung_zones(self.heatmap, self.lung_mask)
+
+    @property
+    def heat_summary(self) -> str | None:
+        """One sentence on where the heat lies (lung focus, lung area, the hottest zone)."""
+        if self.heatmap is None:
+            return None
+        return describe_heat(self.lung_focus, self.lung_area, self.lung_zones)
+
+    def overlay(self, alpha: float = 0.4, colormap: str = "jet", outline: bool = False) -> np.ndarray:
+        """The heatmap over the image as RGB uint8, at the image's resolution; with ``outline``
+        the lung fields are drawn on it."""
         if self.heatmap is None:
             raise ValueError("this result has no heatmap; call analyze() with a method")
-        return overlay(self.image, self.heatmap, alpha=alpha, colormap=colormap)
+        picture = overlay(self.image, self.heatmap, alpha=alpha, colormap=colormap)
+        return draw_outline(picture, self.lung_mask) if outline else picture
 
 
 class Classifier:
@@ -98,35 +120,55 @@ class Classifier:
             return self.class_names.index(target.upper())
         raise ValueError(f"unknown class {target!r}; choose from {', '.join(self.class_names)}")
 
-    def inputs(self, images: Sequence[np.ndarray]) -> np.ndarray:
-        """Grayscale images -> a model batch (N, S, S, 1)."""
-        return np.stack([to_model_input(image, self.card.input_size) for image in images])
+    def box(self, image: np.ndarray, mask: np.ndarray | None = None) -> Box | None:
+        """The part of ``image`` the model sees: the lungs' box widened by the card's margin for a
+        model framed on the lungs (``mask``: the image's lung mask, if already known), else None
+        for the whole image."""
+        margin = self.card.lung_crop_margin
+        if margin is None:
+            return None
+        return box_around(lung_mask(image) if mask is None else mask, margin)
+
+    def inputs(self, images: Sequence[np.ndarray], boxes: Sequence[Box | None] | None = None) -> np.ndarray:
+        """Grayscale images -> a model batch (N, S, S, 1), each framed as the model expects."""
+        boxes = [self.box(image) for image in images] if boxes is None else boxes
+        return np.stack([to_model_input(image, self.card.input_size, box) for image, box in zip(images, boxes)])
 
     def probabilities(self, images: Sequence[np.ndarray]) -> np.ndarray:
         """Class probabilities (N, classes) for grayscale images in [0, 1]."""
         return predict_proba(self.model, self.inputs(images))
 
-    def heatmap(self, image: np.ndarray, target: Target, method: str = "gradcam") -> np.ndarray:
-        """Heatmap of ``method`` for class ``target``, resized to the image's own resolution."""
-        small = explain(self.model, self.inputs([image]), self.class_index(target), self.card.cam_layer, method)
+    def heatmap(self, image: np.ndarray, target: Target, method: str = "gradcam",
+                box: Box | None = None) -> np.ndarray:
+        """Heatmap of ``method`` for class ``target`` at the image's own resolution. ``box`` is
+        the part of the image the model saw (:meth:`box`); outside it the map is 0."""
+        small = explain(self.model, self.inputs([image], [box]), self.class_index(target), self.card.cam_layer, method)
         height, width = image.shape
-        return np.clip(cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR), 0.0, 1.0)
+        top, bottom, left, right = box or (0, height, 0, width)
+        in_box = cv2.resize(small, (right - left, bottom - top), interpolation=cv2.INTER_LINEAR)
+        full = np.zeros((height, width), np.float32)  # the box may reach past the image: keep what is inside
+        full[max(top, 0):min(bottom, height), max(left, 0):min(right, width)] = \
+            in_box[max(0, -top):in_box.shape[0] - max(0, bottom - height), max(0, -left):in_box.shape[1] - max(0, right - width)]
+        return np.clip(full, 0.0, 1.0)
 
     def analyze(self, image: ImageSource, method: str | None = "gradcam", target: Target = None) -> Result:
         """Classify one image and, unless ``method`` is None, explain ``target`` (default: the
         predicted class). ``image`` is a path, raw bytes or an array."""
         gray = load_image(image)
+        needs_lungs = method is not None or self.card.lung_crop_margin is not None
+        mask = lung_mask(gray) if needs_lungs else None
+        box = self.box(gray, mask)
         ood_score = None
         if self.ood is None:
-            probs = self.probabilities([gray])[0]
+            probs = predict_proba(self.model, self.inputs([gray], [box]))[0]
         else:
-            probs, features = predict_with_features(self.model, self.inputs([gray]), self.ood.feature_layer)
+            probs, features = predict_with_features(self.model, self.inputs([gray], [box]), self.ood.feature_layer)
             probs, ood_score = probs[0], float(self.ood.scores(features)[0])
         probs = probs / probs.sum()
         label = self.class_names[int(probs.argmax())]
         explained = label if target is None else self.class_names[self.class_index(target)]
-        heatmap = None if method is None else self.heatmap(gray, explained, method)
-        return Result(
+        heatmap = None if method is None else self.heatmap(gray, explained, method, box)
+        result = Result(
             label=label,
             probabilities={name: float(p) for name, p in zip(self.class_names, probs)},
             heatmap=heatmap,
@@ -136,6 +178,9 @@ class Classifier:
             ood_score=ood_score,
             unusual=ood_score is not None and ood_score > self.ood.threshold,
         )
+        if mask is not None:
+            result.__dict__["lung_mask"] = mask  # seed the cached property: the mask is computed once
+        return result
 
 
 @lru_cache(maxsize=4)

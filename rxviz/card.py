@@ -12,7 +12,7 @@ import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 #: Where the bundled model lives unless ``RXVIZ_MODEL_DIR`` says otherwise.
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "models"
@@ -30,6 +30,9 @@ class ModelCard:
     cam_layer: str
     model_file: str
     directory: Path
+    #: None: the whole image is squashed to the input; a number: the image is first cropped to the
+    #: lungs' bounding box widened by this share of its size on every side (framing invariance)
+    lung_crop_margin: float | None = None
     extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -38,7 +41,7 @@ class ModelCard:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], directory: Path) -> "ModelCard":
-        known = {"name", "version", "class_names", "input_size", "cam_layer", "model_file"}
+        known = {"name", "version", "class_names", "input_size", "cam_layer", "model_file", "lung_crop_margin"}
         return cls(
             name=data["name"],
             version=data["version"],
@@ -47,6 +50,7 @@ class ModelCard:
             cam_layer=data["cam_layer"],
             model_file=data["model_file"],
             directory=directory,
+            lung_crop_margin=data.get("lung_crop_margin"),
             extra={k: v for k, v in data.items() if k not in known},
         )
 
@@ -66,3 +70,15 @@ def load_card(directory: Path | None = None) -> ModelCard:
             f"no model card at {path}; train a model with `rxviz train` or set RXVIZ_MODEL_DIR"
         )
     return ModelCard.from_dict(json.loads(path.read_text()), directory.resolve())
+
+
+def update_card(directory: Path, render: Callable[[dict[str, Any]], str], **sections: Any) -> Path:
+    """Store ``sections`` in ``directory/model_card.json`` and re-render ``MODEL_CARD.md`` beside
+    it with ``render``; returns the Markdown file's path."""
+    card_path = Path(directory) / CARD_FILE
+    card = json.loads(card_path.read_text())
+    card.update(sections)
+    card_path.write_text(json.dumps(card, indent=2) + "\n")
+    markdown = Path(directory) / "MODEL_CARD.md"
+    markdown.write_text(render(card))
+    return markdown

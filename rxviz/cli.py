@@ -27,7 +27,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     from .api import Classifier
 
     classifier = Classifier.load(args.model_dir)
-    method = args.method if args.cam_dir else None
+    method = args.method if args.cam_dir or args.json else None  # JSON carries the heatmap's reading
     if args.cam_dir:
         Path(args.cam_dir).mkdir(parents=True, exist_ok=True)
     failed = 0
@@ -40,29 +40,43 @@ def _cmd_predict(args: argparse.Namespace) -> int:
             continue
         record = {"file": path, "label": result.label, "probabilities": result.probabilities,
                   "ood_score": result.ood_score, "unusual": result.unusual}
+        if method:
+            record.update(explained=result.target, method=method, lung_focus=_finite(result.lung_focus),
+                          lung_area=result.lung_area, zones=result.lung_zones)
         if args.cam_dir:
             out = Path(args.cam_dir) / f"{Path(path).stem}_{method}_{result.target}.png"
-            cv2.imwrite(str(out), cv2.cvtColor(result.overlay(alpha=args.alpha, colormap=args.colormap), cv2.COLOR_RGB2BGR))
-            record.update(explained=result.target, method=method, overlay=str(out))
+            picture = result.overlay(alpha=args.alpha, colormap=args.colormap, outline=not args.no_outline)
+            cv2.imwrite(str(out), cv2.cvtColor(picture, cv2.COLOR_RGB2BGR))
+            record["overlay"] = str(out)
         if args.json:
             print(json.dumps(record), flush=True)
         else:
             probs = "  ".join(f"{k} {v:.3f}" for k, v in result.probabilities.items())
             warning = "  [unusual: may not be a chest X-ray like the training ones]" if result.unusual else ""
-            overlay = f"  -> {record['overlay']}" if args.cam_dir else ""
+            overlay = f"  -> {record['overlay']}\n  {result.heat_summary}" if args.cam_dir else ""
             print(f"{path}: {result.label}  ({probs}){warning}{overlay}", flush=True)
     return 1 if failed else 0
 
 
+def _finite(value: float | None) -> float | None:
+    """JSON has no NaN: an undefined figure becomes null."""
+    return None if value is None or np.isnan(value) else value
+
+
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from .api import Classifier
-    from .evaluate import evaluate_folder, format_report, write_card
+    from .evaluate import evaluate_folder, format_report, plot_calibration, write_card
 
     classifier = Classifier.load(args.model_dir)
     report = evaluate_folder(Path(args.folder), classifier, show_progress=not args.quiet)
     print(json.dumps(report, indent=2) if args.json else format_report(report))
+    sections = {"test_metrics": report}
+    if args.calibration_plot:
+        plot_calibration(report, f"{classifier.card.name} {classifier.card.version}, {report['n_images']} images"
+                         ).savefig(args.calibration_plot)
+        sections["calibration_plot"] = args.calibration_plot
     if args.write_card:
-        path = write_card(classifier.card.directory, test_metrics=report)
+        path = write_card(classifier.card.directory, **sections)
         print(f"wrote test metrics to {classifier.card.directory / 'model_card.json'} and {path}", file=sys.stderr)
     return 0
 
@@ -104,7 +118,7 @@ def _cmd_explain_eval(args: argparse.Namespace) -> int:
     from .data import list_samples
     from .evaluate import write_card
     from .faithfulness import plot_curves
-    from .lungs import ACCURACY_NOTE
+    from .lungs import load_segmenter
 
     classifier = Classifier.load(args.model_dir)
     samples = [s for s in list_samples(Path(args.folder)) if not args.classes or s.class_name in args.classes]
@@ -126,14 +140,14 @@ def _cmd_explain_eval(args: argparse.Namespace) -> int:
                   f" {cell('insertion_auc'):>15} {f['random_insertion_auc']['mean']:>9.3f}"
                   f" {cell('randomised_spearman'):>17} {f['lung_focus']['mean']:>11.3f}"
                   f"  {'all pass' if not failed else 'FAILS ' + ', '.join(failed)}")
-        print(f"the estimated lung fields cover {lung_area:.3f} of the image on average")
+        print(f"the lung fields (lung segmenter) cover {lung_area:.3f} of the image on average")
     if args.plot:
         plot_curves(mean_curves, f"Deletion and insertion, {len(chosen)} images").savefig(args.plot)
         print(f"plot: {args.plot}", file=sys.stderr)
     if args.write_card:
         checks = {"n_images": len(chosen), "seed": args.seed, "classes": args.classes or list(classifier.class_names),
                   "methods": table, "lung_area": lung_area,
-                  "lung_mask_note": ACCURACY_NOTE}
+                  "lung_mask_note": load_segmenter().note}
         path = write_card(classifier.card.directory, explanation_checks=checks)
         print(f"wrote explanation checks to {path}", file=sys.stderr)
     return 0
@@ -146,6 +160,57 @@ def _cmd_train(args: argparse.Namespace) -> int:
     command = "rxviz " + " ".join(shlex.quote(a) for a in args.argv)
     train(Path(args.data), Path(args.out), config, command=command)
     return 0
+
+
+def _cmd_train_lungs(args: argparse.Namespace) -> int:
+    from .train_lungs import LungTrainConfig, train_lungs
+
+    config = LungTrainConfig(epochs=args.epochs, seed=args.seed, limit=args.limit)
+    command = "rxviz " + " ".join(shlex.quote(a) for a in args.argv)
+    train_lungs(Path(args.data), Path(args.out), config, command=command)
+    return 0
+
+
+def _cmd_lungs_eval(args: argparse.Namespace) -> int:
+    import cv2
+
+    from .data import list_samples
+    from .evaluate_lungs import (TARGETS, contact_sheet, dice_by_split, headline, kermany_masks, met,
+                                 time_per_image, write_lung_card)
+    from .io import load_image
+    from .lungs import load_segmenter, lung_model_dir
+
+    folder = Path(args.lung_model_dir) if args.lung_model_dir else lung_model_dir()
+    segmenter = load_segmenter(folder)
+    card = json.loads((folder / "model_card.json").read_text())
+    dice_figures, split_counts = dice_by_split(segmenter, Path(args.masks), card["training"]["config"])
+    kermany = kermany_masks(segmenter, Path(args.kermany), show_progress=not args.quiet)
+    samples = [s for split in ("train", "test") for s in list_samples(Path(args.kermany) / split)]
+    drawn = [samples[i].path for i in np.random.default_rng(args.seed).permutation(len(samples))]
+    timing = time_per_image(segmenter, [load_image(p) for p in drawn[:50]])
+    figures = headline(dice_figures, kermany, timing)
+    print(f"{'set':<10} {'source':<9} {'n':>4} {'median':>7} {'p10':>7} {'min':>7}   (Dice)  precision  recall")
+    for part in ("held_out", "external"):
+        for source, row in dice_figures[part].items():
+            print(f"{part:<10} {source:<9} {row['n']:>4} {row['median']:>7.3f} {row['p10']:>7.3f} {row['min']:>7.3f}"
+                  f"           {row['precision_median']:>7.3f} {row['recall_median']:>7.3f}")
+    print(f"Kermany: {kermany['empty']} empty masks of {kermany['n']} images"
+          + (f" ({', '.join(kermany['empty_files'])})" if kermany["empty"] else ""))
+    print(f"time: median {timing['median_ms']:.1f} ms, p90 {timing['p90_ms']:.1f} ms per image\n")
+    verdicts = met(figures)
+    for key, (target, higher) in TARGETS.items():
+        print(f"{key:<36} {figures[key]:>8.3f}  target {'>=' if higher else '<='} {target:g}: "
+              f"{'met' if verdicts[key] else 'NOT MET'}")
+    if args.sheet:
+        sheet = contact_sheet(segmenter, drawn[:args.sheet_n])
+        cv2.imwrite(args.sheet, cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR))
+        print(f"contact sheet of {args.sheet_n} random Kermany images: {args.sheet}", file=sys.stderr)
+    if args.write_card:
+        evaluation = {"headline": figures, "dice": dice_figures, "kermany": kermany, "timing": timing,
+                      "pediatric_check": args.pediatric_check or card.get("evaluation", {}).get("pediatric_check")}
+        path = write_lung_card(folder, evaluation=evaluation, split_counts=split_counts)
+        print(f"wrote the figures to {folder / 'model_card.json'} and {path}", file=sys.stderr)
+    return 0 if all(verdicts.values()) else 4
 
 
 def _cmd_fit_ood(args: argparse.Namespace) -> int:
@@ -163,7 +228,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .data import data_dir
     from .explain import METHODS
     from .overlay import COLORMAPS
+    from .lung_data import lung_data_dir
     from .train import TrainConfig
+    from .train_lungs import LungTrainConfig
 
     parser = argparse.ArgumentParser(
         prog="rxviz",
@@ -173,17 +240,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("predict", help="classify images; optionally write Grad-CAM overlays")
     p.add_argument("images", nargs="+", metavar="IMG", help="JPEG, PNG, TIFF or DICOM files")
-    p.add_argument("--json", action="store_true", help="one JSON object per line")
+    p.add_argument("--json", action="store_true",
+                   help="one JSON object per line, with the heatmap's lung focus and zones")
     p.add_argument("--cam-dir", metavar="DIR", help="write heatmap overlay PNGs here")
     p.add_argument("--method", default="gradcam", choices=list(METHODS), help="explanation method (default: %(default)s)")
     p.add_argument("--target", default=None, help="class to explain (default: the predicted one)")
     p.add_argument("--alpha", type=float, default=0.4, help="heatmap opacity in the overlay (default: %(default)s)")
     p.add_argument("--colormap", default="jet", help=f"e.g. {', '.join(COLORMAPS)} (default: %(default)s)")
+    p.add_argument("--no-outline", action="store_true", help="do not draw the lung outline on the overlays")
     p.set_defaults(func=_cmd_predict)
 
     p = commands.add_parser("evaluate", help="metrics on a folder laid out like the dataset's test/")
     p.add_argument("folder", metavar="DIR", help="folder holding NORMAL/ and PNEUMONIA/")
     p.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    p.add_argument("--calibration-plot", metavar="PNG", help="write a reliability diagram here")
     p.add_argument("--write-card", action="store_true", help="store them as the model card's test metrics")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_evaluate)
@@ -217,12 +287,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=None, help="use only N training images (smoke test)")
     p.set_defaults(func=_cmd_train)
 
+    p = commands.add_parser("train-lungs", help="train the lung segmenter on reference masks and write it + card")
+    p.add_argument("--data", default=str(lung_data_dir()), help="lung mask folder holding index.csv (default: %(default)s)")
+    p.add_argument("--out", default="models/lungs", help="output folder (default: %(default)s)")
+    p.add_argument("--epochs", type=int, default=LungTrainConfig.epochs)
+    p.add_argument("--seed", type=int, default=LungTrainConfig.seed)
+    p.add_argument("--limit", type=int, default=None, help="use only N training images (smoke test)")
+    p.set_defaults(func=_cmd_train_lungs)
+
+    p = commands.add_parser("lungs-eval", help="score the lung segmenter against its targets (Dice, Kermany, speed)")
+    p.add_argument("--masks", default=str(lung_data_dir()), help="lung mask folder (default: %(default)s)")
+    p.add_argument("--kermany", default=str(data_dir()), help="Kermany folder holding train/ and test/ (default: %(default)s)")
+    p.add_argument("--lung-model-dir", default=None, help="segmenter folder (default: the bundled one)")
+    p.add_argument("--sheet", metavar="PNG", help="write a contact sheet of random Kermany images with outlines")
+    p.add_argument("--sheet-n", type=int, default=48, help="images on the contact sheet (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--pediatric-check", metavar="TEXT", help="your by-eye verdict on the contact sheet, for the card")
+    p.add_argument("--write-card", action="store_true", help="store the figures in the segmenter's card")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_lungs_eval)
+
     p = commands.add_parser("fit-ood", help="fit the not-a-chest-X-ray detector of a trained model")
     p.add_argument("--data", default=str(data_dir()), help="dataset root holding train/ (default: %(default)s)")
     p.set_defaults(func=_cmd_fit_ood)
 
     for sub in commands.choices.values():
-        if sub.prog.split()[-1] != "train":
+        if sub.prog.split()[-1] not in ("train", "train-lungs", "lungs-eval"):
             sub.add_argument("--model-dir", default=None, help="model folder (default: the bundled model)")
     return parser
 

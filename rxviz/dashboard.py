@@ -24,13 +24,15 @@ from .checks import CHECK_NAMES
 from .data import IMAGE_SUFFIXES, data_dir, list_samples
 from .explain import DESCRIPTIONS
 from .io import ImageSource, InputError
-from .overlay import COLORMAPS, fit_within, overlay
+from .overlay import COLORMAPS, colour_stops, draw_outline, fit_within, overlay
 from .report import DISCLAIMER, HEATMAP_NOTE, UNUSUAL_WARNING, png_bytes, report_png
 
 #: Folder of example images; default: the dataset's test folder when it exists.
 EXAMPLES_ENV = "RXVIZ_EXAMPLES"
 #: Longest side of the pictures sent to the browser.
 DISPLAY_SIDE = 560
+#: Size of each picture and of the column holding it with its captions.
+PICTURE = dict(width="34vw", max_width=f"{DISPLAY_SIDE}px", min_width="280px")
 UPLOAD_TYPES = ".png,.jpg,.jpeg,.dcm,.dicom,.tif,.tiff,.bmp"
 #: The "explain" menu's first entry; a real value (ipywidgets shows a None value as a blank menu).
 PREDICTED = "predicted"
@@ -54,6 +56,9 @@ STYLE = """
 .rx-error { background: #fdecea; border-left: 5px solid #c62828; padding: 0.5em 0.8em; font-size: 1.1em; }
 .rx-busy { background: #e8f1fb; border-left: 5px solid #1f4e79; padding: 0.5em 0.8em; font-size: 1.1em; }
 .rx-note { color: #333; font-size: 0.98em; line-height: 1.4; max-width: 70em; }
+.rx-ramp-row { display: flex; align-items: center; gap: 0.5em; justify-content: center; font-size: 0.95em; color: #333; }
+.rx-colourbar-ramp { width: 14em; height: 0.9em; border: 1px solid #999; border-radius: 2px; }
+.rx-sides { display: flex; justify-content: space-between; font-size: 0.9em; color: #555; }
 .rx-save { display: inline-block; padding: 0.35em 0.9em; background: #1f4e79; color: white !important;
                   border-radius: 3px; text-decoration: none; }
 </style>
@@ -89,6 +94,7 @@ class Dashboard:
         self.source_name = ""
         self._small_image: np.ndarray | None = None
         self._small_heatmap: np.ndarray | None = None
+        self._small_mask: np.ndarray | None = None
         self.examples = find_examples() if examples is None else examples
         card = self.classifier.card
         display = card.extra.get("display_names", {})
@@ -111,10 +117,12 @@ class Dashboard:
         self.opacity = widgets.FloatSlider(value=0.4, min=0.0, max=1.0, step=0.05, description="Opacity:",
                                            readout_format=".2f", continuous_update=True)
         self.colormap = widgets.Dropdown(options=list(COLORMAPS), value=COLORMAPS[0], description="Colours:")
+        self.outline = widgets.Checkbox(value=True, description="Lung outline", indent=True,
+                                        tooltip="Draw the lung fields found by the lung segmenter")
+        self.colourbar = widgets.HTML()
         self.status = widgets.HTML(layout=widgets.Layout(min_height="2.6em"))
-        picture = dict(width="34vw", max_width=f"{DISPLAY_SIDE}px", min_width="280px")
-        self.original = widgets.Image(format="png", layout=widgets.Layout(**picture))
-        self.overlay = widgets.Image(format="png", layout=widgets.Layout(**picture))
+        self.original = widgets.Image(format="png", layout=widgets.Layout(**PICTURE))
+        self.overlay = widgets.Image(format="png", layout=widgets.Layout(**PICTURE))
         self.original_caption = widgets.HTML()
         self.overlay_caption = widgets.HTML()
         self.probabilities = widgets.HTML()
@@ -125,6 +133,7 @@ class Dashboard:
 
         for name, w in [("upload", self.upload), ("example", self.example), ("target", self.target),
                         ("method", self.method), ("opacity", self.opacity), ("colormap", self.colormap),
+                        ("outline", self.outline), ("colourbar", self.colourbar),
                         ("status", self.status), ("original", self.original), ("overlay", self.overlay),
                         ("probabilities", self.probabilities), ("report", self.report_button),
                         ("report-link", self.report_link)]:
@@ -136,6 +145,7 @@ class Dashboard:
         self.method.observe(self._on_explain_change, "value")
         self.opacity.observe(self._on_look_change, "value")
         self.colormap.observe(self._on_look_change, "value")
+        self.outline.observe(self._on_look_change, "value")
         self.report_button.on_click(self._on_report)
         self.widget = self._layout()
         self._show_pictures(False)  # empty image widgets would show as broken images
@@ -149,13 +159,14 @@ class Dashboard:
             + '<div class="rx-title">rxviz: chest X-ray pneumonia classifier with Grad-CAM</div>'
             + f'<div class="rx-banner rx-disclaimer"><b>{html.escape(DISCLAIMER)}</b></div>'
         )
+        column = lambda *parts: widgets.VBox(list(parts), layout=widgets.Layout(**PICTURE))  # noqa: E731
         self.pictures = widgets.HBox(
-            [widgets.VBox([self.original, self.original_caption]), widgets.VBox([self.overlay, self.overlay_caption])],
+            [column(self.original, self.original_caption), column(self.overlay, self.colourbar, self.overlay_caption)],
             layout=widgets.Layout(flex_flow="row wrap", grid_gap="1em"),
         )
         controls = widgets.VBox([
             widgets.HTML("<b>Heatmap</b>"), self.target, self.method, self.method_note,
-            self.opacity, self.colormap, widgets.HTML("<br>"), self.report_button, self.report_link,
+            self.opacity, self.colormap, self.outline, widgets.HTML("<br>"), self.report_button, self.report_link,
         ])
         side = widgets.VBox([self.probabilities, controls], layout=widgets.Layout(width="30em", margin="0 0 0 1em"))
         body = widgets.HBox([self.pictures, side], layout=widgets.Layout(flex_flow="row wrap"))
@@ -163,8 +174,12 @@ class Dashboard:
             '<div class="rx-note"><p><b>Reading the heatmap.</b> '
             + html.escape(HEATMAP_NOTE)
             + " Warm colours mark the regions with the most influence on the score of the class being"
-              " explained, at a coarse grid of the image. Heat outside the lungs (text markers, tubes,"
-              " image borders) is a warning that the model may rely on shortcuts rather than anatomy."
+              " explained, at a coarse grid of the image. The white line outlines the lungs as a trained lung"
+              " segmenter sees them (models/lungs/MODEL_CARD.md); the sentence under the heatmap says how much"
+              " of the heat falls inside them and in which zone (each lung cut into upper, middle and lower"
+              " thirds). The patient's right lung is on the left of the image. Heat outside the lungs (text"
+              " markers, tubes, image borders) is a warning that the model may rely on shortcuts rather than"
+              " anatomy."
               "</p><p><b>The model.</b> "
             + f"{html.escape(card.name)} {html.escape(card.version)}, a small CNN trained from scratch on"
               " pediatric chest radiographs; see models/MODEL_CARD.md for its measured accuracy and limits.</p>"
@@ -200,15 +215,15 @@ class Dashboard:
         self._show_unusual(result)
         self._small_image = fit_within(result.image, DISPLAY_SIDE)
         self._small_heatmap = fit_within(result.heatmap, DISPLAY_SIDE)
+        self._small_mask = fit_within(result.lung_mask.astype(np.uint8), DISPLAY_SIDE) > 0
         self.report_link.value = ""
         self.redraw()
         target = self.display_names[result.target]
-        focus = result.lung_focus
-        focus_text = ("the lung fields could not be estimated on this image" if np.isnan(focus) else
-                      f"{100 * focus:.0f} % of the heat lies inside the estimated lung fields")
         self.overlay_caption.value = (
+            '<div class="rx-sides" title="A frontal radiograph is seen as if facing the patient">'
+            "<span>◀ patient's right</span><span>patient's left ▶</span></div>"
             f'<div class="rx-caption">{html.escape(self.method.label)} heatmap for <b>{html.escape(target)}</b>'
-            f'<br><span class="rx-lung-focus">{focus_text}</span></div>'
+            f'<br><span class="rx-lung-focus">{html.escape(result.heat_summary)}</span></div>'
         )
 
     def explain_again(self) -> None:
@@ -226,14 +241,23 @@ class Dashboard:
         if self._small_image is None or self._small_heatmap is None:
             return
         picture = overlay(self._small_image, self._small_heatmap, alpha=self.opacity.value, colormap=self.colormap.value)
+        if self.outline.value:
+            picture = draw_outline(picture, self._small_mask)
         self.overlay.value = png_bytes(picture)
+        ramp = ", ".join(colour_stops(self.colormap.value))
+        self.colourbar.value = (
+            '<div class="rx-ramp-row"><span>low</span>'
+            f'<div class="rx-colourbar-ramp" style="background: linear-gradient(to right, {ramp})"></div>'
+            "<span>high influence</span></div>"
+        )
 
     def make_report(self) -> bytes | None:
         """The PNG report for the current result, also offered as a download link."""
         if self.result is None:
             return None
         with self._busy("Preparing the report …"):
-            data = report_png(self.result, self.classifier.card, alpha=self.opacity.value, colormap=self.colormap.value)
+            data = report_png(self.result, self.classifier.card, alpha=self.opacity.value,
+                              colormap=self.colormap.value, outline=self.outline.value)
         self._show_unusual(self.result)  # the busy message replaced the warning
         stem = Path(self.source_name).stem or "xray"
         filename = f"rxviz-report-{stem}-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}.png"
@@ -320,9 +344,9 @@ class Dashboard:
     def _clear(self) -> None:
         self._show_unusual(None)
         self._show_pictures(False)
-        self.result = self._small_image = self._small_heatmap = None
+        self.result = self._small_image = self._small_heatmap = self._small_mask = None
         self.original.value = self.overlay.value = b""
-        self.original_caption.value = self.overlay_caption.value = ""
+        self.original_caption.value = self.overlay_caption.value = self.colourbar.value = ""
         self.probabilities.value = self.report_link.value = ""
         self.report_button.disabled = True
 

@@ -100,3 +100,29 @@ def split_by_patient(
     train = [s for s in samples if s.patient not in held_out]
     val = [s for s in samples if s.patient in held_out]
     return train, val
+
+
+def _series_and_number(patient: str) -> tuple[str, int]:
+    """("normal:IM", 115) for "normal:IM-0115": the ID series a patient belongs to and its number."""
+    match = re.match(r"^(.*?)(\d+)$", patient)
+    if match is None:
+        return patient, 0
+    return match.group(1), int(match.group(2))
+
+
+def split_lowest_ids(samples: list[Sample], fraction: float) -> tuple[list[Sample], list[Sample]]:
+    """Split into (rest, held out) where the held-out patients are the lowest-numbered
+    ``fraction`` of each ID series (IM-, NORMAL2-IM-, person).
+
+    IDs were handed out in time order and the test folder's normal patients come from before the
+    training folder's, so the lowest training IDs are the closest to the test period: a
+    validation set that shares the test folder's shift, which a random split does not show.
+    """
+    by_series: dict[str, set[str]] = {}
+    for s in samples:
+        by_series.setdefault(_series_and_number(s.patient)[0], set()).add(s.patient)
+    held_out: set[str] = set()
+    for patients in by_series.values():
+        ranked = sorted(patients, key=lambda p: _series_and_number(p)[1])
+        held_out.update(ranked[: round(len(ranked) * fraction)])
+    return [s for s in samples if s.patient not in held_out], [s for s in samples if s.patient in held_out]

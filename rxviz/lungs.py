@@ -1,71 +1,176 @@
-"""Where are the lungs? A classical lung-field estimator, and how much of a heatmap falls inside.
+"""Where are the lungs? A trained lung segmenter, and how a heatmap's mass falls on them.
 
-No segmentation model or labelled masks can be downloaded here, so the estimate is a
-transparent image-processing pipeline tuned on this dataset's frontal pediatric radiographs:
+The segmenter is a small U-Net trained by ``rxviz train-lungs`` on hand-drawn masks of adult
+radiographs (``models/lungs/MODEL_CARD.md`` has its sources, licences and Dice). Its masks
+include the lung behind the heart. :func:`lung_mask` keeps the historical signature: grayscale
+image in [0, 1] -> boolean mask of the same shape.
 
-1. shrink to 256 px, equalise contrast (CLAHE), smooth a little;
-2. Otsu threshold: the dark pixels are air, in the lungs or around the body;
-3. drop dark regions touching the image border (air outside the body) and tiny specks;
-4. in each half of the image, merge the remaining dark regions of the lung band and take their
-   convex hull (ribs split an aerated lung into strips);
-5. a lung much smaller than its twin is usually consolidated (white), not small: it borrows the
-   mirror image of its twin.
-
-There are no reference lung masks for this dataset, so its accuracy was judged by eye on 48
-random test images (:data:`ACCURACY_NOTE`): good enough to say whether a heatmap sits on the lungs
-or on a text marker, not for measuring anything.
+:func:`lung_zones` reads a heatmap anatomically: its mass on each lung's upper, middle and
+lower third and outside the lungs. On a frontal radiograph the patient faces the viewer, so the
+patient's **right** lung is on the **left** of the image.
 """
 
 from __future__ import annotations
 
+import json
+import os
+from functools import lru_cache
+from pathlib import Path
+
 import cv2
 import numpy as np
 
-_SIDE = 256
+from .card import CARD_FILE, DEFAULT_MODEL_DIR
+from .preprocess import Box, box_around, to_model_input
 
-#: How good the estimate is, as measured; shown in the model card next to the lung-focus figures.
-ACCURACY_NOTE = (
-    "The lung fields come from a classical image-processing estimate (rxviz.lungs), not a trained "
-    "segmenter: no reference masks exist for this dataset. Judged by eye on 48 random test images, "
-    "36 masks (75 %) covered both lungs well, 11 (23 %) missed part of a lung (mostly dense, "
-    "consolidated ones) or spilled past the diaphragm or mediastinum, and 1 (2 %) found nothing. "
-    "Read lung focus as a rough indicator, not a measurement."
-)
+#: Where the segmenter lives unless ``RXVIZ_LUNG_MODEL_DIR`` says otherwise.
+DEFAULT_LUNG_MODEL_DIR = DEFAULT_MODEL_DIR / "lungs"
+
+#: Zone names in reading order: the patient's right lung first, each from top to bottom.
+ZONES: tuple[str, ...] = ("right upper", "right middle", "right lower",
+                          "left upper", "left middle", "left lower")
+OUTSIDE = "outside the lungs"
+
+
+class LungSegmenter:
+    """A segmentation network and its input size: image -> boolean lung mask."""
+
+    def __init__(self, model, input_size: int, threshold: float = 0.5, note: str = ""):
+        import tensorflow as tf
+
+        self.model, self.input_size, self.threshold = model, input_size, threshold
+        #: where the masks come from and how good they are, for model cards and reports
+        self.note = note
+        # one traced graph: a plain eager call of a Keras model costs ~5x the network itself
+        self._forward = tf.function(lambda batch: model(batch, training=False), reduce_retracing=True)
+
+    @classmethod
+    def load(cls, directory: Path) -> "LungSegmenter":
+        """The segmenter described by ``directory/model_card.json``."""
+        from .model import load_model
+
+        path = Path(directory) / CARD_FILE
+        if not path.is_file():
+            raise FileNotFoundError(f"no lung segmenter card at {path}; train one with `rxviz train-lungs`")
+        card = json.loads(path.read_text())
+        note = f"Lung fields from the segmenter {card['name']} {card['version']} (models/lungs/MODEL_CARD.md)"
+        held_out = card.get("evaluation", {}).get("headline", {}).get("held-out median Dice")
+        if held_out:
+            note += f", median Dice {held_out:.3f} on held-out hand-drawn masks"
+        return cls(load_model(Path(directory) / card["model_file"]), int(card["input_size"]),
+                   float(card["threshold"]), note + ".")
+
+    def probabilities(self, image: np.ndarray) -> np.ndarray:
+        """Per-pixel lung probability at the network's input size."""
+        batch = to_model_input(image, self.input_size)[np.newaxis]
+        return np.asarray(self._forward(batch))[0, ..., 0]
+
+    def mask(self, image: np.ndarray) -> np.ndarray:
+        """Boolean lung mask at the image's own resolution, cleaned of specks and holes."""
+        height, width = image.shape
+        probability = cv2.resize(self.probabilities(image), (width, height), interpolation=cv2.INTER_LINEAR)
+        return _clean(probability > self.threshold)
+
+
+def _clean(mask: np.ndarray) -> np.ndarray:
+    """Keep the regions at least a tenth the size of the largest (two lungs, not specks), holes filled."""
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+    if count <= 1:
+        return mask
+    areas = stats[1:, cv2.CC_STAT_AREA]
+    keep = np.zeros(count, dtype=bool)
+    keep[1:] = areas >= 0.1 * areas.max()
+    kept = keep[labels].astype(np.uint8)
+    contours, _ = cv2.findContours(kept, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    cv2.drawContours(kept, contours, -1, 1, thickness=cv2.FILLED)
+    return kept.astype(bool)
+
+
+def lung_model_dir() -> Path:
+    """The segmenter folder: ``$RXVIZ_LUNG_MODEL_DIR`` if set, else ``models/lungs``."""
+    return Path(os.environ.get("RXVIZ_LUNG_MODEL_DIR", DEFAULT_LUNG_MODEL_DIR))
+
+
+@lru_cache(maxsize=2)
+def load_segmenter(directory: Path | None = None) -> LungSegmenter:
+    """The segmenter in ``directory`` (default: :func:`lung_model_dir`), loaded once per process."""
+    return LungSegmenter.load(Path(directory) if directory is not None else lung_model_dir())
 
 
 def lung_mask(image: np.ndarray) -> np.ndarray:
-    """Boolean mask of the estimated lung fields, at the image's own resolution."""
-    small = cv2.resize(image.astype(np.float32), (_SIDE, _SIDE), interpolation=cv2.INTER_AREA)
-    u8 = (np.clip(small, 0, 1) * 255).astype(np.uint8)
-    u8 = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(8, 8)).apply(u8)
-    u8 = cv2.GaussianBlur(u8, (0, 0), 2)
-    _, dark = cv2.threshold(u8, 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
-    dark = cv2.morphologyEx(dark, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8))
-    count, labels, stats, centres = cv2.connectedComponentsWithStats(dark)
-    halves = []
-    for low, high in ((0.06, 0.5), (0.5, 0.94)):
-        part = np.zeros_like(dark)
-        for k in range(1, count):
-            x, y, w, h, area = stats[k]
-            cx, cy = centres[k]
-            touches_border = x <= 1 or y <= 1 or x + w >= _SIDE - 1 or y + h >= _SIDE - 1
-            in_band = low * _SIDE < cx < high * _SIDE and 0.1 * _SIDE < cy < 0.9 * _SIDE
-            if in_band and not touches_border and area >= 0.003 * _SIDE**2:
-                part[labels == k] = 255
-        hull = np.zeros_like(dark)
-        if part.sum() / 255 > 0.02 * _SIDE**2:
-            cv2.drawContours(hull, [cv2.convexHull(cv2.findNonZero(part))], -1, 255, -1)
-        halves.append(hull)
-    areas = [h.sum() for h in halves]
-    for i in (0, 1):
-        if areas[i] < 0.6 * areas[1 - i]:
-            halves[i] = np.maximum(halves[i], halves[1 - i][:, ::-1])
-    mask = np.maximum(*halves)
-    height, width = image.shape
-    return cv2.resize(mask, (width, height), interpolation=cv2.INTER_NEAREST) > 0
+    """Boolean mask of the lung fields, at the image's own resolution, from the bundled segmenter."""
+    return load_segmenter().mask(image)
+
+
+def lung_box(image: np.ndarray, margin: float) -> Box:
+    """The lungs' bounding box in ``image``, widened by ``margin`` of its size on every side."""
+    return box_around(lung_mask(image), margin)
+
+
+def dice(predicted: np.ndarray, reference: np.ndarray) -> float:
+    """Dice overlap of two boolean masks, in [0, 1] (1 when both are empty)."""
+    total = int(predicted.sum()) + int(reference.sum())
+    return 1.0 if total == 0 else 2.0 * int(np.logical_and(predicted, reference).sum()) / total
 
 
 def lung_focus(heatmap: np.ndarray, mask: np.ndarray) -> float:
     """Share of the heatmap's mass inside the mask, in [0, 1]; NaN for an empty heatmap or mask."""
     total = float(heatmap.sum())
     return float(heatmap[mask].sum() / total) if total > 0 and mask.any() else float("nan")
+
+
+def zone_map(mask: np.ndarray) -> np.ndarray:
+    """Label image: 0 outside the lungs, 1..6 for :data:`ZONES`.
+
+    The two lungs are the mask's halves either side of the midline between them (the image's left
+    half is the patient's right lung); each is cut into thirds of its own height.
+    """
+    labels = np.zeros(mask.shape, dtype=np.uint8)
+    columns = np.flatnonzero(mask.any(axis=0))
+    if columns.size == 0:
+        return labels
+    midline = _midline(mask, columns)
+    for side, (first, last) in enumerate(((0, midline), (midline, mask.shape[1]))):
+        part = np.zeros_like(mask)
+        part[:, first:last] = mask[:, first:last]
+        rows = np.flatnonzero(part.any(axis=1))
+        if rows.size == 0:
+            continue
+        top, height = rows[0], rows[-1] + 1 - rows[0]
+        row_zone = 1 + 3 * side + np.clip((np.arange(mask.shape[0]) - top) * 3 // height, 0, 2)
+        labels[part] = row_zone[np.nonzero(part)[0]]
+    return labels
+
+
+def _midline(mask: np.ndarray, columns: np.ndarray) -> int:
+    """The column between the lungs: the emptiest column of the mask's middle half."""
+    left, right = columns[0], columns[-1] + 1
+    quarter = (right - left) // 4
+    middle = mask[:, left + quarter:right - quarter].sum(axis=0)
+    if middle.size == 0:
+        return (left + right) // 2
+    emptiest = np.flatnonzero(middle == middle.min())
+    return int(left + quarter + emptiest[len(emptiest) // 2])
+
+
+def lung_zones(heatmap: np.ndarray, mask: np.ndarray) -> dict[str, float]:
+    """Share of the heatmap's mass in each of :data:`ZONES` and :data:`OUTSIDE`; sums to 1.
+
+    Empty (no keys) for a heatmap with no mass.
+    """
+    total = float(heatmap.sum())
+    if total <= 0:
+        return {}
+    labels = zone_map(mask)
+    shares = np.bincount(labels.ravel(), weights=heatmap.ravel().astype(np.float64), minlength=7) / total
+    return {OUTSIDE: float(shares[0]), **{zone: float(shares[i + 1]) for i, zone in enumerate(ZONES)}}
+
+
+def describe_heat(focus: float, area: float, zones: dict[str, float]) -> str:
+    """One sentence on where a heatmap's mass lies, e.g. "62 % of the heat is inside the lungs
+    (the lungs are 24 % of the image); most of it in the right lower zone (31 %)." """
+    if not zones or np.isnan(focus):
+        return "The lungs could not be found on this image, so the heat cannot be placed on them."
+    zone, share = max(((z, zones[z]) for z in ZONES), key=lambda item: item[1])
+    return (f"{100 * focus:.0f} % of the heat is inside the lungs (the lungs are {100 * area:.0f} % of the image);"
+            f" most of it in the {zone} zone ({100 * share:.0f} %).")

@@ -42,6 +42,24 @@ def _safe_div(a: float, b: float) -> float:
     return float(a / b) if b else float("nan")
 
 
+def calibration_bins(y_true: np.ndarray, probabilities: np.ndarray, n_bins: int = 10) -> list[dict[str, float]]:
+    """Reliability of the top-class confidence: per equal-width confidence bin, the number of
+    images, their mean confidence and their accuracy (empty bins left out)."""
+    confidence = probabilities.max(axis=1)
+    correct = probabilities.argmax(axis=1) == y_true
+    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    which = np.clip(np.digitize(confidence, edges[1:-1]), 0, n_bins - 1)
+    return [{"low": float(edges[b]), "high": float(edges[b + 1]), "n": int((which == b).sum()),
+             "confidence": float(confidence[which == b].mean()), "accuracy": float(correct[which == b].mean())}
+            for b in range(n_bins) if (which == b).any()]
+
+
+def expected_calibration_error(bins: list[dict[str, float]]) -> float:
+    """ECE (Guo et al. 2017): the bins' |accuracy - confidence|, weighted by their share of images."""
+    total = sum(b["n"] for b in bins)
+    return float(sum(b["n"] * abs(b["accuracy"] - b["confidence"]) for b in bins) / max(total, 1))
+
+
 def classification_report(
     y_true: Sequence[int], probabilities: np.ndarray, class_names: Sequence[str], normal_index: int = 0
 ) -> dict[str, Any]:
@@ -70,10 +88,13 @@ def classification_report(
     is_pneumonia = y_true != normal_index
     called_pneumonia = y_pred != normal_index
     p_pneumonia = 1.0 - probabilities[:, normal_index]
+    bins = calibration_bins(y_true, probabilities)
     return {
         "n_images": int(len(y_true)),
         "accuracy": float((y_pred == y_true).mean()),
         "macro_f1": float(np.mean(f1s)),
+        "ece": expected_calibration_error(bins),
+        "calibration": bins,
         "per_class": per_class,
         "confusion_matrix": matrix.tolist(),
         "binary": {

@@ -1,9 +1,11 @@
 """Model input -> class probabilities: the network, built from scratch, and its loading.
 
 The network is a small residual CNN for one-channel radiographs. It standardises each image
-itself (first layer), so it is robust to the exposure differences between X-ray machines. Its last
-stage keeps the grid of the one before (input / 16: 8x8 at 128 px, 10x10 at 160 px) so Grad-CAM
-maps stay as fine as the network allows. Every layer is named, so the sanity check's cascade and
+itself (first layer), so it is robust to the exposure differences between X-ray machines. Only
+the stem and the second block shrink the grid, so the last stage sees input / 8 (16x16 at 128 px)
+and Grad-CAM maps are that fine. Global average pooling and one dense layer follow it: for such a
+network Grad-CAM equals the original CAM (Zhou et al. 2016), the dense weights of the explained
+class applied to the last feature maps. Every layer is named, so the sanity check's cascade and
 the teaching notebook can address them.
 """
 
@@ -51,16 +53,18 @@ def _residual_block(x, filters: int, stride: int, name: str, output_name: str | 
 
 
 def build_model(
-    input_size: int, n_classes: int, widths: Sequence[int] = (32, 64, 128, 256), dropout: float = 0.3
+    input_size: int, n_classes: int, widths: Sequence[int] = (24, 48, 96, 192),
+    downsample: Sequence[int] = (1,), dropout: float = 0.3,
 ) -> keras.Model:
-    """A residual CNN: 5x5 stem /4, then one residual block per width; the last keeps its grid."""
+    """A residual CNN: 5x5 stem /4, then one residual block per width, those whose index is in
+    ``downsample`` halving the grid; the last block's output is the CAM layer."""
     inputs = keras.Input((input_size, input_size, 1), name="radiograph")
     x = Standardize(name="standardize")(inputs)
     x = _conv_bn(x, widths[0], 5, "stem", stride=2)
     x = layers.MaxPooling2D(2, name="stem_pool")(x)
     for i, filters in enumerate(widths):
         last = i == len(widths) - 1
-        stride = 1 if i == 0 or last else 2
+        stride = 2 if i in downsample else 1
         x = _residual_block(x, filters, stride, f"block{i + 1}", output_name=CAM_LAYER if last else None)
     x = layers.GlobalAveragePooling2D(name=FEATURE_LAYER)(x)
     x = layers.Dropout(dropout, name="dropout")(x)
@@ -74,17 +78,22 @@ def load_model(path: Path) -> keras.Model:
     return keras.saving.load_model(Path(path), compile=False)
 
 
-@lru_cache(maxsize=4)
-def _with_features(model: keras.Model, layer: str) -> keras.Model:
-    return keras.Model(model.inputs[0], [model.get_layer(layer).output, model.outputs[0]])
+@lru_cache(maxsize=8)
+def _forward(model: keras.Model, layer: str | None = None):
+    """One traced graph for inference: an eager call of a Keras model costs several times the
+    network itself on a CPU. With ``layer``, it also returns that layer's output."""
+    import tensorflow as tf
+
+    net = model if layer is None else keras.Model(model.inputs[0], [model.get_layer(layer).output, model.outputs[0]])
+    return tf.function(lambda batch: net(batch, training=False), reduce_retracing=True)
 
 
 def predict_with_features(model: keras.Model, batch: np.ndarray, layer: str) -> tuple[np.ndarray, np.ndarray]:
     """Class probabilities (N, classes) and the output of ``layer`` (N, D), in one pass."""
-    features, probabilities = _with_features(model, layer)(np.asarray(batch, dtype=np.float32), training=False)
+    features, probabilities = _forward(model, layer)(np.asarray(batch, dtype=np.float32))
     return np.asarray(probabilities, dtype=np.float64), np.asarray(features, dtype=np.float64)
 
 
 def predict_proba(model: keras.Model, batch: np.ndarray) -> np.ndarray:
     """Class probabilities, shape (N, classes), for a batch of model inputs (N, S, S, 1)."""
-    return np.asarray(model(np.asarray(batch, dtype=np.float32), training=False), dtype=np.float64)
+    return np.asarray(_forward(model)(np.asarray(batch, dtype=np.float32)), dtype=np.float64)

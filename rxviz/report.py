@@ -1,4 +1,5 @@
-"""Result -> a one-page PNG report: image, overlay, probabilities, model version, date, disclaimer.
+"""Result -> a one-page PNG report: image, overlay with lung outline and colour bar, where the heat
+lies, probabilities, model version, date, disclaimer.
 
 Built in memory; nothing is written to disk unless the caller saves the returned bytes.
 """
@@ -14,6 +15,7 @@ import numpy as np
 from .api import Result
 from .card import ModelCard
 from .explain import DESCRIPTIONS
+from .lungs import OUTSIDE, ZONES
 from .overlay import fit_within
 
 DISCLAIMER = (
@@ -33,9 +35,18 @@ UNUSUAL_WARNING = (
 )
 
 
+def zone_line(zones: dict[str, float]) -> str:
+    """The heatmap's share per lung zone on one line, patient's right lung first."""
+    if not zones:
+        return ""
+    side = lambda name: ", ".join(f"{z.split()[1]} {100 * zones[z]:.0f} %" for z in ZONES if z.startswith(name))  # noqa: E731
+    return f"Right lung: {side('right')}  |  left lung: {side('left')}  |  outside the lungs {100 * zones[OUTSIDE]:.0f} %"
+
+
 def report_png(result: Result, card: ModelCard, alpha: float = 0.4, colormap: str = "jet",
-               when: datetime | None = None) -> bytes:
-    """Render the report for ``result`` as PNG bytes."""
+               outline: bool = True, when: datetime | None = None) -> bytes:
+    """Render the report for ``result`` as PNG bytes; ``outline`` draws the lung fields."""
+    from matplotlib.cm import ScalarMappable
     from matplotlib.figure import Figure
 
     when = when or datetime.now(timezone.utc)
@@ -43,16 +54,22 @@ def report_png(result: Result, card: ModelCard, alpha: float = 0.4, colormap: st
     values = [result.probabilities[n] for n in names]
 
     figure = Figure(figsize=(13, 7.2), dpi=110)
-    grid = figure.add_gridspec(2, 3, height_ratios=[1, 0.24], width_ratios=[1, 1, 0.75])
+    grid = figure.add_gridspec(3, 3, height_ratios=[1, 0.035, 0.30], width_ratios=[1, 1, 0.75])
     for column, (picture, title) in enumerate([
         (result.image, "Radiograph"),
-        (result.overlay(alpha=alpha, colormap=colormap),
+        (result.overlay(alpha=alpha, colormap=colormap, outline=outline),
          f"{DESCRIPTIONS[result.method].split(':')[0]} for {result.target}"),
     ]):
         axis = figure.add_subplot(grid[0, column])
         axis.imshow(picture, cmap="gray", vmin=0, vmax=1) if picture.ndim == 2 else axis.imshow(picture)
         axis.set_title(title, fontsize=13)
         axis.axis("off")
+        axis.text(0, -0.01, "patient's right", transform=axis.transAxes, ha="left", va="top", fontsize=9)
+        axis.text(1, -0.01, "patient's left", transform=axis.transAxes, ha="right", va="top", fontsize=9)
+    bar_axis = figure.add_subplot(grid[1, 1])
+    bar = figure.colorbar(ScalarMappable(cmap=colormap), cax=bar_axis, orientation="horizontal", ticks=[0, 1])
+    bar.ax.set_xticklabels(["low", "high influence"], fontsize=9)
+    bar_axis.set_box_aspect(0.05)
 
     bars = figure.add_subplot(grid[0, 2])
     colours = ["#1f4e79" if n == result.label else "#8fb3d9" for n in names]
@@ -64,15 +81,17 @@ def report_png(result: Result, card: ModelCard, alpha: float = 0.4, colormap: st
     bars.set_xlabel("probability")
     bars.spines[["top", "right"]].set_visible(False)
 
-    footer = figure.add_subplot(grid[1, :])
+    footer = figure.add_subplot(grid[2, :])
     footer.axis("off")
     footer.text(0, 1.0, DISCLAIMER, fontsize=11, weight="bold", va="top", color="#8b0000")
     if result.unusual:
         figure.text(0.5, 0.93, "Warning: " + UNUSUAL_WARNING.replace(" It is shown greyed out.", ""),
                     ha="center", fontsize=10.5, weight="bold", color="#8a6d00")
-    footer.text(0, 0.72, textwrap.fill(HEATMAP_NOTE, 150), fontsize=9.5, va="top")
+    where = f"{result.heat_summary} {zone_line(result.lung_zones)}" + (" (white line: lung fields)" if outline else "")
+    footer.text(0, 0.82, textwrap.fill(where, 140), fontsize=10, va="top")
+    footer.text(0, 0.52, textwrap.fill(HEATMAP_NOTE, 150), fontsize=9.5, va="top")
     footer.text(
-        0, 0.38,
+        0, 0.22,
         f"Model {card.name} {card.version} ({card.input_size} px)  |  report {when:%Y-%m-%d %H:%M} UTC\n"
         + textwrap.fill(f"Training data: {card.extra.get('dataset', 'see the model card')}", 150),
         fontsize=9, va="top", color="#444444",

@@ -1,9 +1,12 @@
 """Train the rxviz CNN from scratch on the chest X-ray folder and write the model and its card.
 
-Story of a run: list the training images and carve a validation set out of them by patient;
-load every image once through the same preprocessing inference uses; train with augmentation
-suited to radiographs and class-balanced weights; keep the epoch with the lowest validation loss;
-write ``model.keras`` and ``model_card.json``. The test folder is never touched here.
+Story of a run: list the training images and carve two validation sets out of them, both by
+patient: the lowest patient IDs of each ID series (the closest to the test folder's period, which
+shares its framing shift) and a random draw of the rest; frame every image on its lungs (the lung
+segmenter's box plus a margin), so the framing of the radiograph cannot become a cue; train with
+augmentation suited to radiographs and class-balanced weights; keep the epoch with the lowest loss
+on the lowest-ID validation set; measure both sets and the framing stress test; write
+``model.keras`` and ``model_card.json``. The test folder is never touched here.
 """
 
 from __future__ import annotations
@@ -23,12 +26,16 @@ import keras
 import tensorflow as tf
 
 from .card import CARD_FILE
-from .data import CLASS_NAMES, DATASET_CITATION, DISPLAY_NAMES, Sample, list_samples, split_by_patient
+from .data import (CLASS_NAMES, DATASET_CITATION, DISPLAY_NAMES, Sample, list_samples, split_by_patient,
+                   split_lowest_ids)
+from .evaluate import progress
+from .framing import framing_flips
 from .io import load_image
+from .lungs import lung_mask
 from .metrics import classification_report
-from .model import CAM_LAYER, FEATURE_LAYER, build_model, predict_with_features
+from .model import CAM_LAYER, FEATURE_LAYER, build_model, predict_proba, predict_with_features
 from .ood import OODDetector
-from .preprocess import to_model_input
+from .preprocess import box_around, to_model_input
 
 MODEL_FILE = "model.keras"
 
@@ -45,14 +52,23 @@ class TrainConfig:
     warmup_epochs: int = 2
     label_smoothing: float = 0.05
     ema_momentum: float = 0.99  # evaluate and keep a moving average of the weights: steadier epochs
-    validation_fraction: float = 0.15
+    validation_fraction: float = 0.12  # random patients of the rest
+    shift_fraction: float = 0.12  # lowest patient IDs of each series: checkpoint selection
+    lung_crop_margin: float | None = 0.1  # frame on the lungs' box widened by this; None: whole image
     seed: int = 1234
     limit: int | None = None  # use only this many training images (smoke tests)
 
 
-def load_arrays(samples: list[Sample], size: int) -> tuple[np.ndarray, np.ndarray]:
+def framed_input(image: np.ndarray, config: TrainConfig) -> np.ndarray:
+    """The model input of one grayscale image, framed as ``config`` says (as inference does)."""
+    margin = config.lung_crop_margin
+    box = None if margin is None else box_around(lung_mask(image), margin)
+    return to_model_input(image, config.input_size, box)
+
+
+def load_arrays(samples: list[Sample], config: TrainConfig, label: str = "loading") -> tuple[np.ndarray, np.ndarray]:
     """Model inputs (N, size, size, 1) and labels (N,) for a list of samples."""
-    images = np.stack([to_model_input(load_image(s.path), size) for s in samples])
+    images = np.stack([framed_input(load_image(s.path), config) for s in progress(samples, len(samples), label)])
     return images, np.array([s.label for s in samples], dtype=np.int64)
 
 
@@ -101,40 +117,45 @@ def make_dataset(images, labels, weights, config: TrainConfig, n_classes: int) -
 
 
 class ValidationReport(keras.callbacks.Callback):
-    """Print validation accuracy, macro-F1 and binary AUC after each epoch, and keep them."""
+    """Print accuracy, macro-F1, binary specificity and AUC of each validation set after each
+    epoch, and keep them (``val_loss`` is Keras's, on the set passed to ``fit``)."""
 
-    def __init__(self, images: np.ndarray, labels: np.ndarray, class_names: tuple[str, ...]):
+    def __init__(self, sets: dict[str, tuple[np.ndarray, np.ndarray]], class_names: tuple[str, ...]):
         super().__init__()
-        self.images, self.labels, self.class_names = images, labels, class_names
+        self.sets, self.class_names = sets, class_names
         self.history: list[dict] = []
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        probabilities = self.model.predict(self.images, batch_size=64, verbose=0)
-        report = classification_report(self.labels, probabilities, self.class_names)
-        row = {
-            "epoch": epoch + 1,
-            "val_loss": float((logs or {}).get("val_loss", float("nan"))),
-            "val_accuracy": report["accuracy"],
-            "val_macro_f1": report["macro_f1"],
-            "val_binary_auc": report["binary"]["roc_auc"],
-        }
+        row: dict = {"epoch": epoch + 1, "val_loss": float((logs or {}).get("val_loss", float("nan")))}
+        for name, (images, labels) in self.sets.items():
+            report = classification_report(labels, predict_proba(self.model, images), self.class_names)
+            row[name] = {"accuracy": report["accuracy"], "macro_f1": report["macro_f1"],
+                         "specificity": report["binary"]["specificity"], "binary_auc": report["binary"]["roc_auc"]}
+            print(f"  {name} validation: accuracy {report['accuracy']:.3f}  macro-F1 {report['macro_f1']:.3f}"
+                  f"  specificity {report['binary']['specificity']:.3f}  AUC {report['binary']['roc_auc']:.3f}",
+                  flush=True)
         self.history.append(row)
-        print(
-            f"  validation: accuracy {row['val_accuracy']:.3f}  macro-F1 {row['val_macro_f1']:.3f}"
-            f"  binary AUC {row['val_binary_auc']:.3f}",
-            flush=True,
-        )
 
 
-def load_split(data_root: Path, config: TrainConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Training and validation inputs and labels, the validation patients carved out of
-    ``data_root/train`` as ``config`` says (the same split every time for the same config)."""
+@dataclass
+class Split:
+    """Training and validation samples, as a run carves them out of ``train/``."""
+
+    train: list[Sample]
+    random: list[Sample]  # random patients: shares the training folder's framing
+    shift: list[Sample]  # lowest patient IDs: closest to the test folder's period
+
+
+def split_samples(data_root: Path, config: TrainConfig) -> Split:
+    """The same split every time for the same config."""
     samples = list_samples(Path(data_root) / "train")
     if config.limit:
         samples = [samples[i] for i in np.random.default_rng(config.seed).permutation(len(samples))[: config.limit]]
-    train_samples, val_samples = split_by_patient(samples, config.validation_fraction, config.seed)
-    print(f"loading {len(train_samples)} training and {len(val_samples)} validation images", flush=True)
-    return (*load_arrays(train_samples, config.input_size), *load_arrays(val_samples, config.input_size))
+    rest, shift = split_lowest_ids(samples, config.shift_fraction)
+    train, random = split_by_patient(rest, config.validation_fraction / (1 - config.shift_fraction), config.seed)
+    print(f"{len(train)} training, {len(random)} random validation and {len(shift)} lowest-ID validation images",
+          flush=True)
+    return Split(train, random, shift)
 
 
 def fit_ood(model: keras.Model, x_train: np.ndarray, x_val: np.ndarray, out_dir: Path) -> dict:
@@ -150,7 +171,9 @@ def add_ood(model_dir: Path, data_root: Path) -> dict:
     card_path = Path(model_dir) / CARD_FILE
     card = json.loads(card_path.read_text())
     config = TrainConfig(**card["training"]["config"])
-    x_train, _, x_val, _ = load_split(data_root, config)
+    split = split_samples(data_root, config)
+    x_train, _ = load_arrays(split.train, config)
+    x_val, _ = load_arrays(split.random, config)
     model = keras.saving.load_model(Path(model_dir) / card["model_file"], compile=False)
     card["ood"] = fit_ood(model, x_train, x_val, Path(model_dir))
     card_path.write_text(json.dumps(card, indent=2) + "\n")
@@ -165,7 +188,10 @@ def train(data_root: Path, out_dir: Path, config: TrainConfig, command: str = ""
     started = time.time()
     keras.utils.set_random_seed(config.seed)
     out_dir.mkdir(parents=True, exist_ok=True)
-    x_train, y_train, x_val, y_val = load_split(data_root, config)
+    split = split_samples(data_root, config)
+    x_train, y_train = load_arrays(split.train, config, "framing training images")
+    sets = {"lowest-ID": load_arrays(split.shift, config, "framing validation images"),
+            "random": load_arrays(split.random, config, "framing validation images")}
     n_classes = len(CLASS_NAMES)
     weights = class_weights(y_train, n_classes)
 
@@ -186,11 +212,11 @@ def train(data_root: Path, out_dir: Path, config: TrainConfig, command: str = ""
         metrics=["accuracy"],
     )
     model_path = out_dir / MODEL_FILE
-    report = ValidationReport(x_val, y_val, CLASS_NAMES)
-    y_val_onehot = keras.utils.to_categorical(y_val, n_classes)
+    report = ValidationReport(sets, CLASS_NAMES)
+    x_shift, y_shift = sets["lowest-ID"]
     model.fit(
         make_dataset(x_train, y_train, weights, config, n_classes),
-        validation_data=(x_val, y_val_onehot, weights[y_val]),
+        validation_data=(x_shift, keras.utils.to_categorical(y_shift, n_classes), weights[y_shift]),
         epochs=config.epochs,
         callbacks=[
             # the averaged weights are swapped in before validation, checkpointing and the report
@@ -204,9 +230,18 @@ def train(data_root: Path, out_dir: Path, config: TrainConfig, command: str = ""
     best = min(report.history, key=lambda row: row["val_loss"])
     best_model = keras.saving.load_model(model_path, compile=False)
     best_model.save(model_path)  # again, without the optimizer state: a third of the size
-    validation = classification_report(
-        y_val, best_model.predict(x_val, batch_size=64, verbose=0), CLASS_NAMES
-    )
+
+    def labels_of(images: list[np.ndarray]) -> np.ndarray:
+        return predict_proba(best_model, np.stack([framed_input(i, config) for i in images])).argmax(axis=1)
+
+    validation, framing = {}, {}
+    for name, samples in (("lowest-ID", split.shift), ("random", split.random)):
+        x, y = sets[name]
+        validation[name] = classification_report(y, predict_proba(best_model, x), CLASS_NAMES)
+        framing[name] = framing_flips(labels_of, [load_image(s.path) for s in samples])
+        print(f"{name} validation: framing flips {framing[name]}", flush=True)
+    crop = (f"cropped to the lungs' bounding box (lung segmenter, models/lungs) widened by {config.lung_crop_margin:.0%}"
+            " of its size on every side, then " if config.lung_crop_margin is not None else "")
     card = {
         "name": "rxviz-cnn",
         "version": datetime.now(timezone.utc).strftime("%Y.%m.%d"),
@@ -215,8 +250,9 @@ def train(data_root: Path, out_dir: Path, config: TrainConfig, command: str = ""
         "input_size": config.input_size,
         "cam_layer": CAM_LAYER,
         "model_file": MODEL_FILE,
+        "lung_crop_margin": config.lung_crop_margin,
         "preprocessing": (
-            f"grayscale in [0, 1], resized (squashed, aspect ratio not kept) to "
+            f"grayscale in [0, 1], {crop}resized (squashed, aspect ratio not kept) to "
             f"{config.input_size}x{config.input_size}; per-image standardisation inside the model"
         ),
         "parameters": int(best_model.count_params()),
@@ -227,14 +263,17 @@ def train(data_root: Path, out_dir: Path, config: TrainConfig, command: str = ""
             "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "duration_s": round(time.time() - started),
             "train_images": {n: int((y_train == k).sum()) for k, n in enumerate(CLASS_NAMES)},
-            "validation_images": {n: int((y_val == k).sum()) for k, n in enumerate(CLASS_NAMES)},
-            "validation_split": "by patient, per class",
+            "validation_images": {name: {n: int((y == k).sum()) for k, n in enumerate(CLASS_NAMES)}
+                                  for name, (_, y) in sets.items()},
+            "validation_split": (f"by patient: the lowest {config.shift_fraction:.0%} of patient IDs of each ID series"
+                                 f" (lowest-ID) and {config.validation_fraction:.0%} random patients of the rest"),
             "best_epoch": best["epoch"],
-            "selection": "lowest validation loss",
+            "selection": "lowest loss on the lowest-ID validation set",
             "history": report.history,
         },
         "validation_metrics": validation,
-        "ood": fit_ood(best_model, x_train, x_val, out_dir),
+        "framing_validation": framing,
+        "ood": fit_ood(best_model, x_train, sets["random"][0], out_dir),
     }
     card_path = out_dir / CARD_FILE
     card_path.write_text(json.dumps(card, indent=2) + "\n")

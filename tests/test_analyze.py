@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import rxviz
+from rxviz.metrics import classification_report
 from rxviz.data import CLASS_NAMES
 from rxviz.io import load_image
 
@@ -80,13 +81,28 @@ def test_bad_input_raises_the_documented_error():
         rxviz.analyze(b"GIF89a but not really")
 
 
-def test_regression_guard_binary_accuracy_on_real_test_images(classifier, test_samples):
-    """The bundled model must call pneumonia vs normal right on >= 88 % of 200 test images."""
-    rng = np.random.default_rng(0)
-    chosen = [test_samples[i] for i in rng.choice(len(test_samples), size=200, replace=False)]
-    probabilities = np.concatenate([
-        classifier.probabilities([load_image(s.path) for s in chosen[i:i + 50]]) for i in range(0, 200, 50)
-    ])
-    called_pneumonia = probabilities.argmax(axis=1) != CLASS_NAMES.index("NORMAL")
-    is_pneumonia = np.array([s.class_name != "NORMAL" for s in chosen])
-    assert (called_pneumonia == is_pneumonia).mean() >= 0.88
+#: Floors a little under the bundled model's measured test figures (models/MODEL_CARD.md).
+#: Measured: accuracy 0.914, macro-F1 0.903, binary 0.967, sensitivity 0.984, specificity 0.936.
+FLOORS = {"accuracy": 0.88, "macro_f1": 0.87, "binary accuracy": 0.94, "sensitivity": 0.96, "specificity": 0.90}
+
+
+@pytest.fixture(scope="module")
+def test_folder_report(test_samples):
+    """Every test image through the public entry point, ``rxviz.analyze``, scored against the
+    three-class labels the folder and file names give."""
+    labels = [s.label for s in test_samples]
+    probabilities = []
+    for sample in test_samples:
+        result = rxviz.analyze(sample.path, method=None)
+        probabilities.append([result.probabilities[name] for name in CLASS_NAMES])
+        assert result.label == CLASS_NAMES[int(np.argmax(probabilities[-1]))]
+    return classification_report(labels, np.array(probabilities), CLASS_NAMES)
+
+
+def test_regression_guard_three_class_and_binary_figures(test_folder_report):
+    r, b = test_folder_report, test_folder_report["binary"]
+    measured = {"accuracy": r["accuracy"], "macro_f1": r["macro_f1"], "binary accuracy": b["accuracy"],
+                "sensitivity": b["sensitivity"], "specificity": b["specificity"]}
+    assert all(measured[k] >= floor for k, floor in FLOORS.items()), measured
+    for name in CLASS_NAMES:  # every class is recognised, not just pneumonia vs normal
+        assert r["per_class"][name]["f1"] >= 0.78, r["per_class"]  # lowest measured: VIRAL 0.830

@@ -107,7 +107,22 @@ def test_upload_explain_redraw_error_and_recover(voila_url, browser, xray_paths)
     assert len(values) == 3 and all(v.endswith("%") for v in values)
     assert abs(sum(float(v.rstrip(" %")) for v in values) - 100) < 0.5
     assert page.locator(".rx-overlay").evaluate("img => img.naturalWidth") > 100
-    assert "estimated lung fields" in page.locator(".rx-lung-focus").inner_text()
+    sentence = page.locator(".rx-lung-focus").inner_text()
+    assert "of the heat is inside the lungs (the lungs are" in sentence and " zone (" in sentence
+    assert "patient's right" in page.locator(".rx-sides").inner_text()
+    assert "high influence" in page.locator(".rx-colourbar").inner_text()
+    outline = page.locator(".rx-outline input[type=checkbox]")
+    assert outline.is_checked()
+    with_outline = _overlay_src(page)
+    outline.uncheck()
+    page.wait_for_function(f"() => document.querySelector('.rx-overlay').src !== {json.dumps(with_outline)}",
+                           timeout=30_000)
+    without_outline = _overlay_src(page)
+    outline.check()
+    page.wait_for_function(f"() => document.querySelector('.rx-overlay').src !== {json.dumps(without_outline)}",
+                           timeout=30_000)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "dashboard-lungs.png"), full_page=True)
 
     before = _overlay_src(page)
     readout = page.locator(".rx-opacity .widget-readout")

@@ -24,8 +24,11 @@ def test_predict_json_and_overlays_round_trip(tmp_path, xray_paths):
     records = [json.loads(line) for line in run.stdout.splitlines()]
     assert [r["file"] for r in records] == paths
     for record in records:
-        assert record["label"] in CLASS_NAMES and record["unusual"] is False and record["ood_score"] > 0
+        assert record["label"] in CLASS_NAMES and isinstance(record["unusual"], bool) and record["ood_score"] > 0
         assert abs(sum(record["probabilities"].values()) - 1.0) < 1e-6
+        assert abs(sum(record["zones"].values()) - 1.0) < 1e-6
+        assert abs(record["zones"]["outside the lungs"] - (1 - record["lung_focus"])) < 1e-6
+        assert 0.1 < record["lung_area"] < 0.6
         overlay = np.asarray(Image.open(record["overlay"]))
         assert overlay.shape == (*np.asarray(Image.open(record["file"]).convert("L")).shape, 3)
     assert len(list(tmp_path.glob("*_gradcam++_*.png"))) == 3

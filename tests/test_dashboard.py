@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import html
 import io
 
 import numpy as np
@@ -45,7 +46,9 @@ def test_upload_shows_label_probabilities_and_overlay(app, xray_paths):
     html = app.probabilities.value
     assert "Most likely" in html and html.count('class="rx-value"') == 3
     assert app.result.label in html.upper() or app.display_names[app.result.label] in html
-    assert app.status.value == "" and not app.report_button.disabled
+    # no error and no busy message left (a rare real radiograph may carry the unusual-image warning)
+    assert "rx-error" not in app.status.value and "rx-busy" not in app.status.value
+    assert not app.report_button.disabled
 
 
 def test_opacity_and_colormap_redraw_without_recomputing(app, xray_paths, monkeypatch):
@@ -110,9 +113,26 @@ def test_report_is_a_png_with_a_download_link(app, xray_paths):
     assert "data:image/png;base64," in app.report_link.value
 
 
-def test_heatmap_caption_gives_the_lung_focus(app, xray_paths):
+def test_heatmap_caption_places_the_heat_on_the_lungs(app, xray_paths):
     app.load(xray_paths["BACTERIAL"], "chest.jpeg")
-    assert f"{100 * app.result.lung_focus:.0f} % of the heat lies inside the estimated lung fields" in app.overlay_caption.value
+    caption = html.unescape(app.overlay_caption.value)
+    assert f"{100 * app.result.lung_focus:.0f} % of the heat is inside the lungs" in caption
+    assert f"the lungs are {100 * app.result.lung_area:.0f} % of the image" in caption
+    assert "patient's right" in caption and caption.index("patient's right") < caption.index("patient's left")
+
+
+def test_lung_outline_toggle_and_colour_bar(app, xray_paths):
+    app.load(xray_paths["VIRAL"], "chest.jpeg")
+    assert app.outline.value is True
+    outlined = app.overlay.value
+    app.outline.value = False
+    assert app.overlay.value != outlined
+    app.outline.value = True
+    assert app.overlay.value == outlined
+    assert "linear-gradient" in app.colourbar.value and "high influence" in app.colourbar.value
+    jet = app.colourbar.value
+    app.colormap.value = "viridis"
+    assert app.colourbar.value != jet
 
 
 def test_method_note_says_which_trust_checks_the_method_failed(classifier):

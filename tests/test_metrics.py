@@ -28,3 +28,16 @@ def test_report_binary_and_per_class_figures():
     assert r["per_class"]["BACTERIAL"]["sensitivity"] == 1.0
     assert r["per_class"]["BACTERIAL"]["precision"] == 0.5
     assert r["per_class"]["VIRAL"]["f1"] == 0.0
+
+
+def test_expected_calibration_error_known_values():
+    from rxviz.metrics import calibration_bins, expected_calibration_error
+
+    y = np.array([0, 0, 1, 1])
+    # two confident (0.9) and right; two unsure (0.6), one right and one wrong
+    p = np.array([[0.9, 0.1], [0.9, 0.1], [0.4, 0.6], [0.6, 0.4]])
+    bins = calibration_bins(y, p)
+    assert [(b["n"], b["accuracy"]) for b in bins] == [(2, 0.5), (2, 1.0)]
+    assert expected_calibration_error(bins) == pytest.approx((2 * 0.1 + 2 * 0.1) / 4)
+    perfect = calibration_bins(np.array([0, 1]), np.array([[1.0, 0.0], [0.0, 1.0]]))
+    assert expected_calibration_error(perfect) == 0.0

@@ -1,5 +1,5 @@
 """Trust checks on the bundled model and real radiographs: the sanity check, deletion/insertion
-faithfulness and the lung-field estimate behave as their papers say they should."""
+faithfulness and lung focus behave as their papers say they should."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from rxviz import explain as explain_module
 from rxviz.faithfulness import area, saliency_and_random_curves
 from rxviz.io import load_image
-from rxviz.lungs import lung_focus, lung_mask
+from rxviz.lungs import lung_focus
 from rxviz.sanity import FAIL_SPEARMAN, cascade, passes, randomised, spearman, ssim, weighted_layers
 
 
@@ -43,9 +43,17 @@ def test_randomising_weights_changes_the_model_but_not_the_original(classifier, 
     assert not np.allclose(copy.predict(batch, verbose=0), model.predict(batch, verbose=0))
 
 
-def test_gradcam_passes_the_sanity_check(classifier, bacterial):
+#: How far the salient order must beat a random one, deletion and insertion margins added, on
+#: average over eight pneumonia images (measured: Grad-CAM 0.076, Grad-CAM++ / LayerCAM 0.069,
+#: Score-CAM 0.052; a map of noise 0.00).
+FAITHFUL_MARGIN = 0.03
+CAM_METHODS = [m for m in explain_module.METHODS if m != "smoothgrad"]
+
+
+@pytest.mark.parametrize("method", list(explain_module.METHODS))
+def test_every_method_passes_the_sanity_check(classifier, bacterial, method):
     _, batch, predicted = bacterial
-    steps = cascade(classifier.model, batch, predicted, classifier.card.cam_layer, "gradcam")
+    steps = cascade(classifier.model, batch, predicted, classifier.card.cam_layer, method)
     assert steps[0].layer == "trained" and steps[0].spearman == 1.0
     assert len(steps) == 1 + len(weighted_layers(classifier.model))
     assert steps[-1].spearman < FAIL_SPEARMAN
@@ -64,41 +72,37 @@ def test_a_method_blind_to_the_weights_fails_the_sanity_check(classifier, bacter
     assert not passes(steps[-1].spearman)
 
 
-def test_gradcam_deletion_and_insertion_beat_a_random_order(classifier, bacterial):
-    _, batch, predicted = bacterial
-    heatmap = explain_module.explain(classifier.model, batch, predicted, classifier.card.cam_layer, "gradcam")
-    salient, random = saliency_and_random_curves(classifier.model, batch, predicted, heatmap)
-    assert salient.deletion[0] == pytest.approx(salient.insertion[-1], abs=1e-5)  # both: the untouched image
-    assert salient.deletion_auc < random.deletion_auc
-    assert salient.insertion_auc > random.insertion_auc
+@pytest.fixture(scope="module")
+def pneumonia_images(classifier, test_samples):
+    """Eight random pneumonia test images as model batches, with their predicted class. Pneumonia
+    only: deletion paints pixels black, i.e. air, which removes evidence of pneumonia but adds
+    evidence of a normal lung, so it cannot test an explanation of NORMAL."""
+    pneumonia = [s for s in test_samples if s.class_name != "NORMAL"]
+    out = []
+    for index in np.random.default_rng(5).choice(len(pneumonia), size=8, replace=False):
+        image = load_image(pneumonia[index].path)
+        out.append((classifier.inputs([image]), int(classifier.probabilities([image])[0].argmax())))
+    return out
+
+
+@pytest.mark.parametrize("method", CAM_METHODS)
+def test_every_cam_method_beats_a_random_pixel_order(classifier, pneumonia_images, method):
+    """Deleting (revealing) the most salient pixels first must lower (raise) the score faster than
+    a random order: a map of noise, or of anything the model does not use, does neither.
+    SmoothGrad is left out: on this model its margins are about zero (see the model card)."""
+    model, layer = classifier.model, classifier.card.cam_layer
+    gaps = []
+    for batch, predicted in pneumonia_images:
+        heatmap = explain_module.explain(model, batch, predicted, layer, method)
+        salient, random = saliency_and_random_curves(model, batch, predicted, heatmap)
+        assert salient.deletion[0] == pytest.approx(salient.insertion[-1], abs=1e-5)  # both: the untouched image
+        gaps.append((random.deletion_auc - salient.deletion_auc) + (salient.insertion_auc - random.insertion_auc))
+    assert np.mean(gaps) > FAITHFUL_MARGIN, gaps
 
 
 def test_area_is_the_mean_height_of_the_curve():
     assert area(np.ones(11)) == pytest.approx(1.0)
     assert area(np.linspace(1, 0, 21)) == pytest.approx(0.5)
-
-
-def _plausible_lungs(mask: np.ndarray) -> bool:
-    """Two fields of similar size covering a sensible share of the image, off its border."""
-    height, width = mask.shape
-    left, right = mask[:, : width // 2].sum(), mask[:, width // 2:].sum()
-    return (0.12 < mask.mean() < 0.6 and min(left, right) > 0.4 * max(left, right)
-            and not mask[: height // 20].any() and not mask[:, : width // 25].any())
-
-
-def test_lung_mask_finds_two_central_fields_on_most_real_radiographs(test_samples):
-    """By eye, about 3 in 4 masks are good and 1 in 50 is empty (see rxviz.lungs); the shape
-    check below passes on ~94 % of test images and must stay above 80 %."""
-    rng = np.random.default_rng(1)
-    plausible = []
-    for index in rng.choice(len(test_samples), size=24, replace=False):
-        image = load_image(test_samples[index].path)
-        mask = lung_mask(image)
-        assert mask.shape == image.shape and mask.dtype == bool
-        plausible.append(_plausible_lungs(mask))
-    assert np.mean(plausible) >= 0.8
-    assert not _plausible_lungs(np.ones((100, 100), bool))
-    assert not _plausible_lungs(np.zeros((100, 100), bool))
 
 
 def test_lung_focus_is_the_share_of_heat_inside_the_mask():
