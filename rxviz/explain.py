@@ -83,8 +83,39 @@ def _cam(kind: str, model: keras.Model, batch: np.ndarray, class_index: int, lay
     )
 
 
+def cam_head(model: keras.Model, layer: str) -> keras.layers.Layer | None:
+    """The dense layer when only global average pooling, dropout and that one dense layer follow
+    ``layer``: then Grad-CAM's channel weights are that layer's weights divided by the grid size,
+    whatever the input, and Grad-CAM equals CAM (Zhou et al. 2016). None for any other network."""
+    import keras
+
+    names = [l.name for l in model.layers]
+    after = model.layers[names.index(layer) + 1:]
+    kinds = [type(l) for l in after if not isinstance(l, keras.layers.Dropout)]
+    if kinds == [keras.layers.GlobalAveragePooling2D, keras.layers.Dense]:
+        return after[-1]
+    return None
+
+
+def _class_activation_map(model: keras.Model, batch: np.ndarray, class_index: int, layer: str, head) -> np.ndarray:
+    """Grad-CAM from one forward pass: ReLU of the feature maps weighted by the dense weights,
+    upsampled (bilinear, corners aligned) and scaled to [0, 1] exactly as tf-keras-vis does."""
+    from scipy.ndimage import zoom
+
+    from .model import predict_with_features
+
+    _, features = predict_with_features(model, batch, layer)
+    cam = np.maximum(features[0] @ np.asarray(head.kernel)[:, class_index], 0.0)
+    cam = zoom(cam, (batch.shape[1] / cam.shape[0], batch.shape[2] / cam.shape[1]), order=1)
+    low, high = cam.min(), cam.max()
+    return ((cam - low) / (high - low + 1e-7)).astype(np.float32)  # tf-keras-vis's normalize()
+
+
 @register("gradcam", "Grad-CAM: feature maps weighted by their mean gradient (Selvaraju et al. 2017)")
 def gradcam(model: keras.Model, batch: np.ndarray, class_index: int, layer: str) -> np.ndarray:
+    head = cam_head(model, layer)
+    if head is not None:  # the fast path: no gradient needed on this kind of network
+        return _class_activation_map(model, batch, class_index, layer, head)
     return _cam("gradcam", model, batch, class_index, layer)
 
 

@@ -131,3 +131,18 @@ def test_method_scores_summarise_over_defined_values():
         scores.add(lung_focus=value)
     summary = scores.summary()["lung_focus"]
     assert summary["mean"] == pytest.approx(0.3) and summary["std"] == pytest.approx(0.1) and summary["n"] == 2
+
+
+def test_gradcam_fast_path_equals_the_gradient_computation(classifier, test_samples):
+    """On this network Grad-CAM is computed in the forward pass (CAM); it must match
+    tf-keras-vis's gradient-based Grad-CAM on real radiographs of every class."""
+    model, layer = classifier.model, classifier.card.cam_layer
+    assert explain_module.cam_head(model, layer) is not None
+    for name in ("NORMAL", "BACTERIAL", "VIRAL"):
+        image = load_image(next(s.path for s in test_samples if s.class_name == name))
+        batch = classifier.inputs([image])
+        for target in range(3):
+            fast = explain_module.explain(model, batch, target, layer, "gradcam")
+            library = np.asarray(explain_module._cam("gradcam", model, batch, target, layer))[0]
+            assert np.corrcoef(fast.ravel(), library.ravel())[0, 1] > 0.999
+            assert np.abs(fast - library).max() < 0.02
