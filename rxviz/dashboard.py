@@ -185,7 +185,9 @@ class Dashboard:
               " pediatric chest radiographs; see models/MODEL_CARD.md for its measured accuracy and limits.</p>"
               "<p><b>Data.</b> "
             + html.escape(card.extra.get("dataset", ""))
-            + "</p></div>"
+            + ". Lung outlines: a segmenter trained on V7 Labs' and GeneralBlockchain's lung masks (CC BY 4.0)"
+              " of radiographs from the ieee8023 covid-chestxray-dataset (Cohen et al. 2020);"
+              " see models/lungs/MODEL_CARD.md.</p></div>"
         )
         return widgets.VBox(
             [header, widgets.HBox([self.upload, self.example], layout=widgets.Layout(flex_flow="row wrap")),
