@@ -18,11 +18,11 @@ import numpy as np
 from .card import ModelCard, load_card
 from .explain import explain
 from .io import ImageSource, load_image
-from .lungs import describe_heat, lung_focus, lung_mask, lung_zones
+from .lungs import describe_heat, lung_box, lung_focus, lung_mask, lung_zones
 from .model import load_model, predict_proba, predict_with_features
 from .ood import OODDetector
 from .overlay import draw_outline, overlay
-from .preprocess import Box, box_around, to_model_input
+from .preprocess import Box, to_model_input, uncrop
 
 Target = Union[str, int, None]
 
@@ -124,10 +124,7 @@ class Classifier:
         """The part of ``image`` the model sees: the lungs' box widened by the card's margin for a
         model framed on the lungs (``mask``: the image's lung mask, if already known), else None
         for the whole image."""
-        margin = self.card.lung_crop_margin
-        if margin is None:
-            return None
-        return box_around(lung_mask(image) if mask is None else mask, margin)
+        return lung_box(image, self.card.lung_crop_margin, mask)
 
     def inputs(self, images: Sequence[np.ndarray], boxes: Sequence[Box | None] | None = None) -> np.ndarray:
         """Grayscale images -> a model batch (N, S, S, 1), each framed as the model expects."""
@@ -146,10 +143,7 @@ class Classifier:
         height, width = image.shape
         top, bottom, left, right = box or (0, height, 0, width)
         in_box = cv2.resize(small, (right - left, bottom - top), interpolation=cv2.INTER_LINEAR)
-        full = np.zeros((height, width), np.float32)  # the box may reach past the image: keep what is inside
-        full[max(top, 0):min(bottom, height), max(left, 0):min(right, width)] = \
-            in_box[max(0, -top):in_box.shape[0] - max(0, bottom - height), max(0, -left):in_box.shape[1] - max(0, right - width)]
-        return np.clip(full, 0.0, 1.0)
+        return np.clip(uncrop(in_box, (top, bottom, left, right), image.shape), 0.0, 1.0)
 
     def analyze(self, image: ImageSource, method: str | None = "gradcam", target: Target = None) -> Result:
         """Classify one image and, unless ``method`` is None, explain ``target`` (default: the

@@ -175,10 +175,11 @@ def _cmd_lungs_eval(args: argparse.Namespace) -> int:
     import cv2
 
     from .data import list_samples
-    from .evaluate_lungs import (TARGETS, contact_sheet, dice_by_split, headline, kermany_masks, met,
-                                 time_per_image, write_lung_card)
+    from .evaluate_lungs import (TARGETS, contact_sheet, dice_by_split, headline, kermany_masks, time_per_image,
+                                 write_lung_card)
     from .io import load_image
     from .lungs import load_segmenter, lung_model_dir
+    from .metrics import targets_met
 
     folder = Path(args.lung_model_dir) if args.lung_model_dir else lung_model_dir()
     segmenter = load_segmenter(folder)
@@ -197,7 +198,7 @@ def _cmd_lungs_eval(args: argparse.Namespace) -> int:
     print(f"Kermany: {kermany['empty']} empty masks of {kermany['n']} images"
           + (f" ({', '.join(kermany['empty_files'])})" if kermany["empty"] else ""))
     print(f"time: median {timing['median_ms']:.1f} ms, p90 {timing['p90_ms']:.1f} ms per image\n")
-    verdicts = met(figures)
+    verdicts = targets_met(figures, TARGETS)
     for key, (target, higher) in TARGETS.items():
         print(f"{key:<36} {figures[key]:>8.3f}  target {'>=' if higher else '<='} {target:g}: "
               f"{'met' if verdicts[key] else 'NOT MET'}")

@@ -24,6 +24,7 @@ from .evaluate import progress
 from .io import load_image
 from .lung_data import TRAIN_SOURCES, MaskedImage, list_masked, split_by_group
 from .lungs import LungSegmenter, dice
+from .metrics import targets_met
 from .overlay import draw_outline
 
 #: (figure, threshold, higher is better) for each target.
@@ -108,11 +109,6 @@ def contact_sheet(segmenter: LungSegmenter, paths: list[Path], columns: int = 8,
     return np.vstack(rows)
 
 
-def met(figures: dict[str, float]) -> dict[str, bool]:
-    """Whether each figure of :data:`TARGETS` is met."""
-    return {k: (figures[k] >= t if higher else figures[k] <= t) for k, (t, higher) in TARGETS.items()}
-
-
 def headline(dice_figures: dict[str, Any], kermany: dict[str, Any], timing: dict[str, float]) -> dict[str, float]:
     """The figures :data:`TARGETS` names, from the detailed results."""
     held_out = dice_figures["held_out"]
@@ -176,7 +172,7 @@ def render_lung_card(card: dict[str, Any]) -> str:
     ]
     evaluation = card.get("evaluation")
     if evaluation:
-        figures, verdicts = evaluation["headline"], met(evaluation["headline"])
+        figures, verdicts = evaluation["headline"], targets_met(evaluation["headline"], TARGETS)
         out += [
             "## Measured (`rxviz lungs-eval --write-card`)",
             "",

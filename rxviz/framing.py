@@ -40,15 +40,15 @@ def flip_shares(original: np.ndarray, cut: np.ndarray, padded: np.ndarray) -> di
             "either": float(np.mean((cut != original) | (padded != original)))}
 
 
-def framing_labels(labels_of, images: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Labels of ``images`` as they are, cut and padded; ``labels_of`` maps a list of grayscale
-    images to their predicted class indices."""
-    images = list(images)
-    return (labels_of(images), labels_of([cut_rows(i) for i in images]), labels_of([pad_rows(i) for i in images]))
+def framing_labels(labels_of, images: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Labels of ``images`` cut and padded; ``labels_of`` maps a list of grayscale images to their
+    predicted class indices."""
+    return labels_of([cut_rows(i) for i in images]), labels_of([pad_rows(i) for i in images])
 
 
 def framing_flips(labels_of, images: Sequence[np.ndarray], batch_size: int = 32) -> dict[str, float]:
     """:func:`flip_shares` over ``images``, labelled ``batch_size`` at a time."""
     images = list(images)
-    parts = [framing_labels(labels_of, images[i:i + batch_size]) for i in range(0, len(images), batch_size)]
+    batches = [images[i:i + batch_size] for i in range(0, len(images), batch_size)]
+    parts = [(labels_of(batch), *framing_labels(labels_of, batch)) for batch in batches]
     return flip_shares(*(np.concatenate(p) for p in zip(*parts)))

@@ -36,13 +36,9 @@ class LungSegmenter:
     """A segmentation network and its input size: image -> boolean lung mask."""
 
     def __init__(self, model, input_size: int, threshold: float = 0.5, note: str = ""):
-        import tensorflow as tf
-
         self.model, self.input_size, self.threshold = model, input_size, threshold
         #: where the masks come from and how good they are, for model cards and reports
         self.note = note
-        # one traced graph: a plain eager call of a Keras model costs ~5x the network itself
-        self._forward = tf.function(lambda batch: model(batch, training=False), reduce_retracing=True)
 
     @classmethod
     def load(cls, directory: Path) -> "LungSegmenter":
@@ -62,8 +58,10 @@ class LungSegmenter:
 
     def probabilities(self, image: np.ndarray) -> np.ndarray:
         """Per-pixel lung probability at the network's input size."""
+        from .model import traced
+
         batch = to_model_input(image, self.input_size)[np.newaxis]
-        return np.asarray(self._forward(batch))[0, ..., 0]
+        return np.asarray(traced(self.model)(batch))[0, ..., 0]
 
     def mask(self, image: np.ndarray) -> np.ndarray:
         """Boolean lung mask at the image's own resolution, cleaned of specks and holes."""
@@ -102,9 +100,13 @@ def lung_mask(image: np.ndarray) -> np.ndarray:
     return load_segmenter().mask(image)
 
 
-def lung_box(image: np.ndarray, margin: float) -> Box:
-    """The lungs' bounding box in ``image``, widened by ``margin`` of its size on every side."""
-    return box_around(lung_mask(image), margin)
+def lung_box(image: np.ndarray, margin: float | None, mask: np.ndarray | None = None) -> Box | None:
+    """The part of ``image`` a model framed on the lungs sees: the lungs' bounding box widened by
+    ``margin`` of its size on every side (``mask``: the image's lung mask, if already known).
+    None, the whole image, when ``margin`` is None."""
+    if margin is None:
+        return None
+    return box_around(lung_mask(image) if mask is None else mask, margin)
 
 
 def dice(predicted: np.ndarray, reference: np.ndarray) -> float:

@@ -60,6 +60,11 @@ def expected_calibration_error(bins: list[dict[str, float]]) -> float:
     return float(sum(b["n"] * abs(b["accuracy"] - b["confidence"]) for b in bins) / max(total, 1))
 
 
+def targets_met(figures: dict[str, float], targets: dict[str, tuple[float, bool]]) -> dict[str, bool]:
+    """Per target name, whether ``figures`` meets it; a target is (threshold, higher is better)."""
+    return {k: (figures[k] >= t if higher else figures[k] <= t) for k, (t, higher) in targets.items()}
+
+
 def classification_report(
     y_true: Sequence[int], probabilities: np.ndarray, class_names: Sequence[str], normal_index: int = 0
 ) -> dict[str, Any]:

@@ -79,7 +79,7 @@ def load_model(path: Path) -> keras.Model:
 
 
 @lru_cache(maxsize=8)
-def _forward(model: keras.Model, layer: str | None = None):
+def traced(model: keras.Model, layer: str | None = None):
     """One traced graph for inference: an eager call of a Keras model costs several times the
     network itself on a CPU. With ``layer``, it also returns that layer's output."""
     import tensorflow as tf
@@ -90,10 +90,10 @@ def _forward(model: keras.Model, layer: str | None = None):
 
 def predict_with_features(model: keras.Model, batch: np.ndarray, layer: str) -> tuple[np.ndarray, np.ndarray]:
     """Class probabilities (N, classes) and the output of ``layer`` (N, D), in one pass."""
-    features, probabilities = _forward(model, layer)(np.asarray(batch, dtype=np.float32))
+    features, probabilities = traced(model, layer)(np.asarray(batch, dtype=np.float32))
     return np.asarray(probabilities, dtype=np.float64), np.asarray(features, dtype=np.float64)
 
 
 def predict_proba(model: keras.Model, batch: np.ndarray) -> np.ndarray:
     """Class probabilities, shape (N, classes), for a batch of model inputs (N, S, S, 1)."""
-    return np.asarray(_forward(model)(np.asarray(batch, dtype=np.float32)), dtype=np.float64)
+    return np.asarray(traced(model)(np.asarray(batch, dtype=np.float32)), dtype=np.float64)

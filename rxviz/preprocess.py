@@ -42,6 +42,17 @@ def crop(image: np.ndarray, box: Box) -> np.ndarray:
                               cv2.BORDER_REPLICATE)
 
 
+def uncrop(values: np.ndarray, box: Box, shape: tuple[int, int]) -> np.ndarray:
+    """The inverse of :func:`crop`: ``values`` (box-sized) placed at ``box`` in a float32 array of
+    ``shape``, zero elsewhere; the parts of the box past the image's edges are dropped."""
+    top, bottom, left, right = box
+    height, width = shape
+    out = np.zeros(shape, np.float32)
+    out[max(top, 0):min(bottom, height), max(left, 0):min(right, width)] = values[
+        max(0, -top):values.shape[0] - max(0, bottom - height), max(0, -left):values.shape[1] - max(0, right - width)]
+    return out
+
+
 def to_model_input(image: np.ndarray, size: int, box: Box | None = None) -> np.ndarray:
     """A 2-D grayscale image in [0, 1] -> float32 array of shape (size, size, 1); with ``box``,
     only that part of the image."""

@@ -31,11 +31,11 @@ from .data import (CLASS_NAMES, DATASET_CITATION, DISPLAY_NAMES, Sample, list_sa
 from .evaluate import progress
 from .framing import framing_flips
 from .io import load_image
-from .lungs import lung_mask
+from .lungs import lung_box
 from .metrics import classification_report
 from .model import CAM_LAYER, FEATURE_LAYER, build_model, predict_proba, predict_with_features
 from .ood import OODDetector
-from .preprocess import box_around, to_model_input
+from .preprocess import to_model_input
 
 MODEL_FILE = "model.keras"
 
@@ -61,9 +61,7 @@ class TrainConfig:
 
 def framed_input(image: np.ndarray, config: TrainConfig) -> np.ndarray:
     """The model input of one grayscale image, framed as ``config`` says (as inference does)."""
-    margin = config.lung_crop_margin
-    box = None if margin is None else box_around(lung_mask(image), margin)
-    return to_model_input(image, config.input_size, box)
+    return to_model_input(image, config.input_size, lung_box(image, config.lung_crop_margin))
 
 
 def load_arrays(samples: list[Sample], config: TrainConfig, label: str = "loading") -> tuple[np.ndarray, np.ndarray]:
