@@ -174,6 +174,8 @@ def render_card(card: dict[str, Any]) -> str:
     ]
     for name, images in training["validation_images"].items():
         out.append(f"  - {name}: {counts(images)}.")
+    if training.get("augmentation"):
+        out.append(f"- Augmentation: {training['augmentation']}.")
     out += [f"- Best epoch {training['best_epoch']} of {training['config']['epochs']}, chosen by {training['selection']}.", ""]
     framing = card.get("framing_validation", {})
     for name, report in card["validation_metrics"].items():

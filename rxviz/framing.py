@@ -23,14 +23,28 @@ PAD = 0.06
 
 def cut_rows(image: np.ndarray, fraction: float = CUT) -> np.ndarray:
     """``image`` without ``fraction`` of its rows at the top and at the bottom."""
-    rows = int(round(image.shape[0] * fraction))
-    return image[rows:image.shape[0] - rows]
+    return reframe(image, fraction, fraction)
 
 
 def pad_rows(image: np.ndarray, fraction: float = PAD) -> np.ndarray:
     """``image`` with ``fraction`` of its height added above and below, repeating the edge rows."""
-    rows = int(round(image.shape[0] * fraction))
-    return cv2.copyMakeBorder(image, rows, rows, 0, 0, cv2.BORDER_REPLICATE)
+    return reframe(image, -fraction, -fraction)
+
+
+def reframe(image: np.ndarray, top: float, bottom: float) -> np.ndarray:
+    """``image`` with a different collimation: a positive ``top`` / ``bottom`` cuts that fraction
+    of the height there, a negative one adds it by repeating the edge rows."""
+    height = image.shape[0]
+    top_rows, bottom_rows = (int(round(height * f)) for f in (top, bottom))
+    image = image[max(top_rows, 0):height - max(bottom_rows, 0)]
+    return cv2.copyMakeBorder(image, max(-top_rows, 0), max(-bottom_rows, 0), 0, 0, cv2.BORDER_REPLICATE)
+
+
+def random_reframe(image: np.ndarray, rng: np.random.Generator, cut: float, pad: float) -> np.ndarray:
+    """:func:`reframe` with top and bottom drawn independently from [-pad, cut]: a training
+    augmentation that covers the stress test's changes and more."""
+    top, bottom = rng.uniform(-pad, cut, size=2)
+    return reframe(image, float(top), float(bottom))
 
 
 def flip_shares(original: np.ndarray, cut: np.ndarray, padded: np.ndarray) -> dict[str, float]:
