@@ -21,7 +21,7 @@ from .io import ImageSource, load_image
 from .lungs import describe_heat, lung_box, lung_focus, lung_mask, lung_zones
 from .model import load_model, predict_proba, predict_with_features
 from .ood import OODDetector
-from .overlay import draw_outline, overlay
+from .overlay import DEFAULT_COLORMAP, draw_outline, overlay
 from .preprocess import Box, to_model_input, uncrop
 
 Target = Union[str, int, None]
@@ -85,7 +85,7 @@ class Result:
             return None
         return describe_heat(self.lung_focus, self.lung_area, self.lung_zones)
 
-    def overlay(self, alpha: float = 0.4, colormap: str = "jet", outline: bool = False) -> np.ndarray:
+    def overlay(self, alpha: float = 0.4, colormap: str = DEFAULT_COLORMAP, outline: bool = False) -> np.ndarray:
         """The heatmap over the image as RGB uint8, at the image's resolution; with ``outline``
         the lung fields are drawn on it."""
         if self.heatmap is None:

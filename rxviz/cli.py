@@ -228,7 +228,7 @@ def _cmd_fit_ood(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from .data import data_dir
     from .explain import METHODS
-    from .overlay import COLORMAPS
+    from .overlay import COLORMAPS, DEFAULT_COLORMAP
     from .lung_data import lung_data_dir
     from .train import TrainConfig
     from .train_lungs import LungTrainConfig
@@ -247,7 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--method", default="gradcam", choices=list(METHODS), help="explanation method (default: %(default)s)")
     p.add_argument("--target", default=None, help="class to explain (default: the predicted one)")
     p.add_argument("--alpha", type=float, default=0.4, help="heatmap opacity in the overlay (default: %(default)s)")
-    p.add_argument("--colormap", default="jet", help=f"e.g. {', '.join(COLORMAPS)} (default: %(default)s)")
+    p.add_argument("--colormap", default=DEFAULT_COLORMAP, help=f"e.g. {', '.join(COLORMAPS)} (default: %(default)s)")
     p.add_argument("--no-outline", action="store_true", help="do not draw the lung outline on the overlays")
     p.set_defaults(func=_cmd_predict)
 

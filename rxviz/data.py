@@ -32,7 +32,7 @@ DATASET_CITATION = (
     "Images for Classification. Mendeley Data, v2, 2018. doi:10.17632/rscbjbr9sj.2 (CC BY 4.0)"
 )
 
-IMAGE_SUFFIXES = (".jpeg", ".jpg", ".png")
+IMAGE_SUFFIXES = (".jpeg", ".jpg", ".png", ".dcm")
 
 _PNEUMONIA_NAME = re.compile(r"^(person\d+)_(bacteria|virus)_", re.IGNORECASE)
 _NORMAL_NAME = re.compile(r"^((?:NORMAL\d*-)?IM-\d+)", re.IGNORECASE)

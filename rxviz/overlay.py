@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
-#: Colormaps offered in menus; any matplotlib colormap name works in :func:`overlay`.
-COLORMAPS: tuple[str, ...] = ("jet", "turbo", "inferno", "viridis", "hot")
+#: The default colormap: perceptually uniform (lightness rises steadily with the value) and
+#: readable with colour-vision deficiencies, unlike jet, whose peak and ring can merge for a
+#: deuteranope and whose bright bands suggest edges that are not in the data.
+DEFAULT_COLORMAP = "inferno"
+#: Colormaps offered in menus, the default first; any matplotlib colormap name works in :func:`overlay`.
+COLORMAPS: tuple[str, ...] = (DEFAULT_COLORMAP, "viridis", "cividis", "jet", "turbo", "hot")
 
 
 def fit_within(picture: np.ndarray, max_side: int) -> np.ndarray:
@@ -19,7 +23,7 @@ def fit_within(picture: np.ndarray, max_side: int) -> np.ndarray:
     return cv2.resize(picture, size, interpolation=cv2.INTER_AREA)
 
 
-def colorize(heatmap: np.ndarray, colormap: str = "jet") -> np.ndarray:
+def colorize(heatmap: np.ndarray, colormap: str = DEFAULT_COLORMAP) -> np.ndarray:
     """A map in [0, 1] -> RGB uint8 through a matplotlib colormap."""
     import matplotlib
 
@@ -30,7 +34,7 @@ def colorize(heatmap: np.ndarray, colormap: str = "jet") -> np.ndarray:
     return (cmap(np.clip(heatmap, 0.0, 1.0))[..., :3] * 255).round().astype(np.uint8)
 
 
-def overlay(image: np.ndarray, heatmap: np.ndarray, alpha: float = 0.4, colormap: str = "jet") -> np.ndarray:
+def overlay(image: np.ndarray, heatmap: np.ndarray, alpha: float = 0.4, colormap: str = DEFAULT_COLORMAP) -> np.ndarray:
     """Blend the coloured heatmap over the grayscale image: (1 - alpha) * image + alpha * colour.
 
     ``image`` and ``heatmap`` are 2-D arrays in [0, 1] of the same shape; returns RGB uint8.

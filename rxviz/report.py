@@ -16,7 +16,7 @@ from .api import Result
 from .card import ModelCard
 from .explain import DESCRIPTIONS
 from .lungs import OUTSIDE, ZONES
-from .overlay import fit_within
+from .overlay import DEFAULT_COLORMAP, fit_within
 
 DISCLAIMER = (
     "rxviz is a teaching and research tool, not a medical device. "
@@ -43,7 +43,7 @@ def zone_line(zones: dict[str, float]) -> str:
     return f"Right lung: {side('right')}  |  left lung: {side('left')}  |  outside the lungs {100 * zones[OUTSIDE]:.0f} %"
 
 
-def report_png(result: Result, card: ModelCard, alpha: float = 0.4, colormap: str = "jet",
+def report_png(result: Result, card: ModelCard, alpha: float = 0.4, colormap: str = DEFAULT_COLORMAP,
                outline: bool = True, when: datetime | None = None) -> bytes:
     """Render the report for ``result`` as PNG bytes; ``outline`` draws the lung fields."""
     from matplotlib.cm import ScalarMappable

@@ -13,6 +13,8 @@ from PIL import Image
 
 from rxviz.api import Classifier
 from rxviz.dashboard import Dashboard, find_examples
+from rxviz.dashboard.examples import BUNDLED_EXAMPLES
+from rxviz.data import list_samples
 
 
 @pytest.fixture()
@@ -20,10 +22,44 @@ def app(classifier, dataset):
     return Dashboard(classifier, examples=find_examples(dataset / "test"))
 
 
-def test_examples_cover_every_class(dataset):
-    labels = [label for label, _ in find_examples(dataset / "test", per_class=2)]
-    assert len(labels) == 6
-    assert {label.split(" · ")[0] for label in labels} == {"NORMAL", "BACTERIAL", "VIRAL"}
+def test_examples_cover_every_class_and_never_name_it(dataset):
+    examples = find_examples(dataset / "test", per_class=2)
+    assert [e.label for e in examples] == [f"Example {i}" for i in range(1, 7)]
+    assert [e.true_class for e in examples] == ["NORMAL", "BACTERIAL", "VIRAL"] * 2  # interleaved
+
+
+def test_bundled_examples_are_used_without_the_dataset(monkeypatch, tmp_path):
+    """Binder has no dataset: the twelve radiographs in examples/ (one a DICOM) fill the menu."""
+    monkeypatch.delenv("RXVIZ_EXAMPLES", raising=False)
+    monkeypatch.setenv("RXVIZ_DATA", str(tmp_path / "no-dataset"))
+    examples = find_examples()
+    assert [e.path.parent.parent for e in examples] == [BUNDLED_EXAMPLES] * 12
+    assert sorted(e.true_class for e in examples) == sorted(["NORMAL", "BACTERIAL", "VIRAL"] * 4)
+    assert sum(e.path.suffix == ".dcm" for e in examples) == 1
+    files = [p for p in BUNDLED_EXAMPLES.rglob("*") if p.is_file()]
+    assert sum(p.stat().st_size for p in files) <= 3 * 2**20
+    assert "CC BY 4.0" in (BUNDLED_EXAMPLES / "README.md").read_text()
+    assert len(list_samples(BUNDLED_EXAMPLES)) == 12
+
+
+def test_bundled_examples_load_with_their_dataset_label(classifier):
+    """Every bundled example (the DICOM too) gives a result; the caption shows the dataset's label."""
+    app = Dashboard(classifier, examples=find_examples(BUNDLED_EXAMPLES))
+    for example in app.examples:
+        app.example.value = str(example.path)
+        assert app.result is not None, app.status.value
+        assert app.display_names[example.true_class] in app.original_caption.value
+        assert example.path.name not in app.original_caption.value  # the file name gives the class away
+
+
+def test_menu_is_reset_by_an_upload(app, xray_paths):
+    """After an upload, the menu must not keep naming the example that was on screen before."""
+    first = app.examples[0]
+    app.example.value = str(first.path)
+    upload(app, xray_paths["VIRAL"].read_bytes(), "chest.jpeg")
+    assert app.example.value == "" and "chest.jpeg" in app.original_caption.value
+    app.example.value = str(first.path)  # picking the same example again shows it again
+    assert first.label in app.original_caption.value
 
 
 def test_menus_start_on_a_visible_choice(app):

@@ -1,16 +1,13 @@
-"""The dashboard: upload or pick a chest X-ray, read the probabilities, study a live heatmap.
+"""The app's widgets, how they are laid out, and what each control does.
 
-``notebooks/dashboard.ipynb`` only displays ``Dashboard().widget``; all behaviour lives here so
-tests can drive it without a browser (set a control's value or call :meth:`Dashboard.load`, then
-read the widgets back). Nothing uploaded is written to disk: files are read from memory and the
-upload widget is emptied once read.
+Nothing uploaded is written to disk: files are read from memory and the upload widget is emptied
+once read.
 """
 
 from __future__ import annotations
 
 import base64
 import html
-import os
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -19,20 +16,17 @@ from typing import Iterator
 import ipywidgets as widgets
 import numpy as np
 
-from .api import Classifier, Result
-from .checks import CHECK_NAMES
-from .data import IMAGE_SUFFIXES, data_dir, list_samples
-from .explain import DESCRIPTIONS
-from .io import ImageSource, InputError
-from .overlay import COLORMAPS, colour_stops, draw_outline, fit_within, overlay
-from .report import DISCLAIMER, HEATMAP_NOTE, UNUSUAL_WARNING, png_bytes, report_png
-
-#: Folder of example images; default: the dataset's test folder when it exists.
-EXAMPLES_ENV = "RXVIZ_EXAMPLES"
+from ..api import Classifier, Result
+from ..checks import CHECK_NAMES
+from ..explain import DESCRIPTIONS
+from ..io import ImageSource, InputError
+from ..overlay import COLORMAPS, DEFAULT_COLORMAP, colour_stops, draw_outline, fit_within, overlay
+from ..report import DISCLAIMER, HEATMAP_NOTE, UNUSUAL_WARNING, png_bytes, report_png
+from .examples import Example, find_examples
 #: Longest side of the pictures sent to the browser.
 DISPLAY_SIDE = 560
 #: Size of each picture and of the column holding it with its captions.
-PICTURE = dict(width="34vw", max_width=f"{DISPLAY_SIDE}px", min_width="280px")
+PICTURE = dict(width="30vw", max_width=f"{DISPLAY_SIDE}px", min_width="240px")
 UPLOAD_TYPES = ".png,.jpg,.jpeg,.dcm,.dicom,.tif,.tiff,.bmp"
 #: The "explain" menu's first entry; a real value (ipywidgets shows a None value as a blank menu).
 PREDICTED = "predicted"
@@ -65,30 +59,10 @@ STYLE = """
 """
 
 
-def find_examples(folder: Path | None = None, per_class: int = 2) -> list[tuple[str, Path]]:
-    """(menu label, path) pairs of example images: ``per_class`` of each class from a folder in
-    the dataset's layout, or the first images of a plain folder. Empty when there is none."""
-    if folder is None:
-        folder = Path(os.environ.get(EXAMPLES_ENV) or data_dir() / "test")
-    if not folder.is_dir():
-        return []
-    try:
-        samples = list_samples(folder)
-    except (FileNotFoundError, ValueError):
-        files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES + (".dcm",))
-        return [(p.name, p) for p in files[: 3 * per_class]]
-    chosen: list[tuple[str, Path]] = []
-    for name in dict.fromkeys(s.class_name for s in samples):
-        of_class = [s for s in samples if s.class_name == name]
-        step = max(1, len(of_class) // per_class)
-        chosen += [(f"{name} · {s.path.name}", s.path) for s in of_class[::step][:per_class]]
-    return chosen
-
-
 class Dashboard:
     """The widgets of the app and what they do; ``widget`` is the whole app."""
 
-    def __init__(self, classifier: Classifier | None = None, examples: list[tuple[str, Path]] | None = None):
+    def __init__(self, classifier: Classifier | None = None, examples: list[Example] | None = None):
         self.classifier = classifier or Classifier.load()
         self.result: Result | None = None
         self.source_name = ""
@@ -102,8 +76,9 @@ class Dashboard:
 
         self.upload = widgets.FileUpload(accept=UPLOAD_TYPES, multiple=False, description="Upload X-ray",
                                          button_style="primary", icon="")
+        self._examples_by_path = {str(e.path): e for e in self.examples}
         self.example = widgets.Dropdown(
-            options=[("Pick an example…", "")] + [(label, str(path)) for label, path in self.examples],
+            options=[("Pick an example…", "")] + [(e.label, str(e.path)) for e in self.examples],
             description="or example:", disabled=not self.examples,
             layout=widgets.Layout(width="28em", display="flex" if self.examples else "none"),
         )
@@ -116,7 +91,7 @@ class Dashboard:
         )
         self.opacity = widgets.FloatSlider(value=0.4, min=0.0, max=1.0, step=0.05, description="Opacity:",
                                            readout_format=".2f", continuous_update=True)
-        self.colormap = widgets.Dropdown(options=list(COLORMAPS), value=COLORMAPS[0], description="Colours:")
+        self.colormap = widgets.Dropdown(options=list(COLORMAPS), value=DEFAULT_COLORMAP, description="Colours:")
         self.outline = widgets.Checkbox(value=True, description="Lung outline", indent=True,
                                         tooltip="Draw the lung fields found by the lung segmenter")
         self.colourbar = widgets.HTML()
@@ -168,7 +143,9 @@ class Dashboard:
             widgets.HTML("<b>Heatmap</b>"), self.target, self.method, self.method_note,
             self.opacity, self.colormap, self.outline, widgets.HTML("<br>"), self.report_button, self.report_link,
         ])
-        side = widgets.VBox([self.probabilities, controls], layout=widgets.Layout(width="30em", margin="0 0 0 1em"))
+        # beside the pictures from 1024 px up: the busy state, the answer and the heatmap's controls
+        side = widgets.VBox([self.status, self.probabilities, controls],
+                            layout=widgets.Layout(flex="1 1 20em", min_width="18em", max_width="30em", margin="0 0 0 1em"))
         body = widgets.HBox([self.pictures, side], layout=widgets.Layout(flex_flow="row wrap"))
         footer = widgets.HTML(
             '<div class="rx-note"><p><b>Reading the heatmap.</b> '
@@ -191,13 +168,14 @@ class Dashboard:
         )
         return widgets.VBox(
             [header, widgets.HBox([self.upload, self.example], layout=widgets.Layout(flex_flow="row wrap")),
-             self.status, body, footer],
+             body, footer],
             layout=widgets.Layout(padding="0.5em 1em"),
         )
 
     # ---- actions ------------------------------------------------------------------------
-    def load(self, source: ImageSource, name: str) -> None:
-        """Analyse a new image (bytes, path or array) and show it; errors become a message."""
+    def load(self, source: ImageSource, name: str, true_class: str | None = None) -> None:
+        """Analyse a new image (bytes, path or array) and show it; errors become a message.
+        ``true_class``, known for the examples, is shown beside the image."""
         result = self._run(f"Analysing {name} …", source, clear_on_error=True,
                            context=f"Could not use <b>{html.escape(name)}</b>")
         if result is None:
@@ -207,7 +185,9 @@ class Dashboard:
         self.original.value = png_bytes(result.image, DISPLAY_SIDE)
         self._show_pictures(True)
         height, width = result.image.shape
-        self.original_caption.value = f'<div class="rx-caption">{html.escape(name)} ({width}×{height})</div>'
+        truth = (f' · dataset label: <b class="rx-truth">{html.escape(self.display_names[true_class])}</b>'
+                 if true_class else "")
+        self.original_caption.value = f'<div class="rx-caption">{html.escape(name)} ({width}×{height}){truth}</div>'
         self._show_probabilities()
         self.report_button.disabled = False
 
@@ -278,11 +258,13 @@ class Dashboard:
         upload = files[0]
         data, name = bytes(upload["content"]), upload["name"]
         self.upload.value = ()  # forget the bytes in the widget; also lets the same file be re-uploaded
+        self.example.value = ""  # the menu must not name an example while an upload is on screen
         self.load(data, name)
 
     def _on_example(self, change) -> None:
         if change["new"]:
-            self.load(Path(change["new"]), Path(change["new"]).name)
+            example = self._examples_by_path[change["new"]]
+            self.load(example.path, example.label, true_class=example.true_class)
 
     def _on_explain_change(self, change) -> None:
         self._show_method_note()
