@@ -7,6 +7,7 @@ import datetime
 import io
 
 import numpy as np
+from PIL import Image
 from pydicom.dataset import FileDataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
@@ -37,3 +38,12 @@ def upload(app, data: bytes, name: str) -> None:
     """Give ``app`` (a Dashboard) the bytes as if a user had picked the file ``name``."""
     app.upload.value = ({"name": name, "type": "", "size": len(data), "content": memoryview(data),
                          "last_modified": datetime.datetime.now(datetime.timezone.utc)},)
+
+
+def noisy_16bit_png(image: np.ndarray, scale: int) -> bytes:
+    """``image`` enlarged ``scale`` times as a 16-bit PNG with noise, so it barely compresses."""
+    big = (np.kron(image, np.ones((scale, scale), np.float32)) * 60000).astype(np.uint16)
+    big += np.random.default_rng(0).integers(0, 4096, big.shape, dtype=np.uint16)
+    buffer = io.BytesIO()
+    Image.fromarray(big).save(buffer, format="PNG", compress_level=1)
+    return buffer.getvalue()

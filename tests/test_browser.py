@@ -7,17 +7,14 @@ asserted: speed is the benchmark's business).
 
 from __future__ import annotations
 
-import io
 import json
-import os
 import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
-from dashboard_server import CHROMIUM, CHROMIUM_FLAGS, REPO, free_port, start_dashboard, stop_dashboard
-from PIL import Image
+from built_files import noisy_16bit_png
+from dashboard_server import REPO, free_port, start_dashboard, stop_dashboard, upload_in_browser
 
 from rxviz.io import load_image
 
@@ -37,27 +34,6 @@ def voila_url(dataset):
         stop_dashboard(server)
 
 
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("CI"):
-            pytest.fail("Debian's chromium is missing (CI must run the browser test)")
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
-        yield browser
-        browser.close()
-
-
-def _upload(page, files) -> None:
-    """ipywidgets 8's FileUpload opens a chooser from its button: answer the chooser."""
-    with page.expect_file_chooser() as chooser:
-        page.locator(".rx-upload").click()
-    chooser.value.set_files(files)
-
-
 def _overlay_src(page) -> str:
     return page.locator(".rx-overlay").get_attribute("src") or ""
 
@@ -75,15 +51,6 @@ def _files_holding(chunk: bytes, since: float, folders: list[Path]) -> list[Path
     return found
 
 
-def _noisy_16bit_png(image: np.ndarray, scale: int) -> bytes:
-    """``image`` enlarged ``scale`` times as a 16-bit PNG with noise, so it barely compresses."""
-    big = (np.kron(image, np.ones((scale, scale), np.float32)) * 60000).astype(np.uint16)
-    big += np.random.default_rng(0).integers(0, 4096, big.shape, dtype=np.uint16)
-    buffer = io.BytesIO()
-    Image.fromarray(big).save(buffer, format="PNG", compress_level=1)
-    return buffer.getvalue()
-
-
 def test_upload_explain_redraw_error_and_recover(voila_url, browser, xray_paths):
     timings = {}
     started = time.time()
@@ -98,7 +65,7 @@ def test_upload_explain_redraw_error_and_recover(voila_url, browser, xray_paths)
     assert page.locator(".rx-target select").evaluate(shown).replace("\xa0", " ") == "the predicted class"
 
     start = time.perf_counter()
-    _upload(page, str(xray_paths["BACTERIAL"]))
+    upload_in_browser(page, str(xray_paths["BACTERIAL"]))
     page.locator(".rx-label").wait_for(timeout=60_000)
     page.wait_for_function("() => (document.querySelector('.rx-overlay') || {}).src", timeout=30_000)
     timings["upload to overlay shown (s)"] = time.perf_counter() - start
@@ -137,22 +104,22 @@ def test_upload_explain_redraw_error_and_recover(voila_url, browser, xray_paths)
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
 
-    _upload(page, {"name": "notes.png", "mimeType": "image/png", "buffer": b"this is not an image"})
+    upload_in_browser(page, {"name": "notes.png", "mimeType": "image/png", "buffer": b"this is not an image"})
     error = page.locator(".rx-error")
     error.wait_for(timeout=60_000)
     assert "not an image" in error.inner_text() and "notes.png" in error.inner_text()
     assert page.locator(".rx-label").count() == 0
     page.screenshot(path=str(ARTIFACTS / "dashboard-error.png"), full_page=True)
 
-    _upload(page, str(xray_paths["NORMAL"]))
+    upload_in_browser(page, str(xray_paths["NORMAL"]))
     page.locator(".rx-label").wait_for(timeout=60_000)
     assert page.locator(".rx-error").count() == 0
     assert len(page.locator(".rx-value").all_inner_texts()) == 3
 
     # a file over the websocket's default 10 MiB message limit still arrives and is analysed
-    big = _noisy_16bit_png(load_image(xray_paths["VIRAL"]), scale=12)
+    big = noisy_16bit_png(load_image(xray_paths["VIRAL"]), scale=12)
     assert len(big) > 11 * 2**20
-    _upload(page, {"name": "big.png", "mimeType": "image/png", "buffer": big})
+    upload_in_browser(page, {"name": "big.png", "mimeType": "image/png", "buffer": big})
     page.locator(".rx-caption", has_text="big.png").wait_for(timeout=120_000)
     assert page.locator(".rx-error").count() == 0 and len(page.locator(".rx-value").all_inner_texts()) == 3
 

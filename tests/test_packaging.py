@@ -28,3 +28,19 @@ def test_conda_environments_match_pyproject(env_file):
 def test_binder_installs_rxviz_and_readme_links_the_dashboard():
     assert "pip install --no-deps -e ." in (REPO / "binder" / "postBuild").read_text()
     assert "urlpath=voila%2Frender%2Fnotebooks%2Fdashboard.ipynb" in (REPO / "README.md").read_text()
+
+
+def test_binder_and_the_local_server_share_one_configuration():
+    """Binder's server reads binder/jupyter_server_config.py (copied by postBuild), Voila on its own
+    reads it through binder/voila.py; both get the upload limit and the culling (test_binder.py
+    runs it with a shortened window)."""
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config = PyFileConfigLoader("voila.py", path=str(REPO / "binder")).load_config()
+    assert config.ServerApp.tornado_settings == config.Voila.tornado_settings
+    assert config.Voila.tornado_settings["websocket_max_message_size"] >= 256 * 2**20
+    assert config.MappingKernelManager.cull_idle_timeout == 120 and config.MappingKernelManager.cull_interval == 30
+    assert config.MappingKernelManager.cull_connected is False  # an open page keeps its kernel
+    assert config.ServerApp.jpserver_extensions == {"rxviz.serving": True}
+    assert "binder/jupyter_server_config.py" in (REPO / "binder" / "postBuild").read_text()
+    assert "--Voila.config_file_paths=\"['$PWD/binder']\"" in (REPO / "scripts" / "dashboard.sh").read_text()
