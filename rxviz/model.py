@@ -81,11 +81,15 @@ def load_model(path: Path) -> keras.Model:
 @lru_cache(maxsize=8)
 def traced(model: keras.Model, layer: str | None = None):
     """One traced graph for inference: an eager call of a Keras model costs several times the
-    network itself on a CPU. With ``layer``, it also returns that layer's output."""
+    network itself on a CPU. With ``layer``, it also returns that layer's output. Kept on the
+    model, so each model and layer is traced once, not at every call."""
     import tensorflow as tf
 
-    net = model if layer is None else keras.Model(model.inputs[0], [model.get_layer(layer).output, model.outputs[0]])
-    return tf.function(lambda batch: net(batch, training=False), reduce_retracing=True)
+    cache = model.__dict__.setdefault("_rxviz_traced", {})
+    if layer not in cache:
+        net = model if layer is None else keras.Model(model.inputs[0], [model.get_layer(layer).output, model.outputs[0]])
+        cache[layer] = tf.function(lambda batch: net(batch, training=False), reduce_retracing=True)
+    return cache[layer]
 
 
 def predict_with_features(model: keras.Model, batch: np.ndarray, layer: str) -> tuple[np.ndarray, np.ndarray]:

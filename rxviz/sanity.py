@@ -12,7 +12,9 @@ one at rho >= :data:`FAIL_SPEARMAN`.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Iterator
 
 import cv2
 import numpy as np
@@ -49,11 +51,14 @@ def randomised(model: keras.Model, layers: list[str], seed: int = 0) -> keras.Mo
     copy = keras.models.clone_model(model)
     copy.set_weights(model.get_weights())
     for offset, name in enumerate(layers):
-        layer = copy.get_layer(name)
-        fresh = [keras.initializers.GlorotUniform(seed=seed + offset)(w.shape).numpy()
-                 if w.ndim > 1 else np.zeros(w.shape, np.float32) for w in layer.get_weights()]
-        layer.set_weights(fresh)
+        _randomise(copy.get_layer(name), seed + offset)
     return copy
+
+
+def _randomise(layer: keras.layers.Layer, seed: int) -> None:
+    """Glorot-uniform kernels and zero biases for ``layer``, in place."""
+    layer.set_weights([keras.initializers.GlorotUniform(seed=seed)(w.shape).numpy()
+                       if w.ndim > 1 else np.zeros(w.shape, np.float32) for w in layer.get_weights()])
 
 
 def spearman(a: np.ndarray, b: np.ndarray) -> float:
@@ -85,10 +90,26 @@ def cascade(model: keras.Model, batch: np.ndarray, class_index: int, layer: str,
     original = explain(model, batch, class_index, layer, method)
     steps = [CascadeStep("trained", 1.0, 1.0, original)]
     names = weighted_layers(model)
-    for depth in range(1, len(names) + 1):
-        heatmap = explain(randomised(model, names[:depth], seed), batch, class_index, layer, method)
-        steps.append(CascadeStep(names[depth - 1], spearman(original, heatmap), ssim(original, heatmap), heatmap))
+    # a fresh copy per step (visualisers keep their own clone of the model they were built on);
+    # each copy traces its graph once, which TensorFlow would report as excessive retracing
+    with _tensorflow_log_level("ERROR"):
+        for depth in range(1, len(names) + 1):
+            heatmap = explain(randomised(model, names[:depth], seed), batch, class_index, layer, method)
+            steps.append(CascadeStep(names[depth - 1], spearman(original, heatmap), ssim(original, heatmap), heatmap))
     return steps
+
+
+@contextmanager
+def _tensorflow_log_level(level: str) -> Iterator[None]:
+    import tensorflow as tf
+
+    logger = tf.get_logger()
+    before = logger.level
+    logger.setLevel(level)
+    try:
+        yield
+    finally:
+        logger.setLevel(before)
 
 
 def passes(full_randomisation_spearman: float) -> bool:
@@ -101,19 +122,21 @@ def _small(heatmap: np.ndarray) -> np.ndarray:
 
 
 
-def plot_cascade(image: np.ndarray, steps: list[CascadeStep], method: str):
-    """A matplotlib Figure: the image, then the map after each cascade step with its Spearman rho."""
+def plot_cascade(image: np.ndarray, steps: list[CascadeStep], method: str, per_row: int = 6):
+    """A matplotlib Figure: the image, then the map after each cascade step with its Spearman rho,
+    ``per_row`` panels a row so that the titles stay legible at a notebook's width."""
     from matplotlib.figure import Figure
 
-    columns = len(steps) + 1
-    figure = Figure(figsize=(1.6 * columns, 2.2), dpi=100)
-    axes = figure.subplots(1, columns)
+    panels = len(steps) + 1
+    rows = -(-panels // per_row)
+    figure = Figure(figsize=(2.0 * per_row, 2.3 * rows + 0.4), dpi=100, layout="constrained")
+    axes = figure.subplots(rows, per_row, squeeze=False).ravel()
     axes[0].imshow(image, cmap="gray")
-    axes[0].set_title("input", fontsize=8)
+    axes[0].set_title("input", fontsize=10)
     for axis, step in zip(axes[1:], steps):
         axis.imshow(step.heatmap, cmap="jet", vmin=0, vmax=1)
-        axis.set_title(f"{step.layer}\nrho {step.spearman:.2f}", fontsize=7)
+        axis.set_title(f"{step.layer}\nrho {step.spearman:.2f}", fontsize=10)
     for axis in axes:
         axis.axis("off")
-    figure.suptitle(f"{method}: cascading randomisation, output layer first (Adebayo et al. 2018)", fontsize=9)
+    figure.suptitle(f"{method}: cascading randomisation, output layer first (Adebayo et al. 2018)", fontsize=12)
     return figure

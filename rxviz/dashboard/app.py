@@ -22,7 +22,7 @@ from ..explain import DESCRIPTIONS
 from ..io import ImageSource, InputError
 from ..overlay import COLORMAPS, DEFAULT_COLORMAP, colour_stops, draw_outline, fit_within, overlay
 from ..report import DISCLAIMER, HEATMAP_NOTE, UNUSUAL_WARNING, png_bytes, report_png
-from .examples import Example, find_examples
+from ..examples import Example, find_examples
 #: Longest side of the pictures sent to the browser.
 DISPLAY_SIDE = 560
 #: Size of each picture and of the column holding it with its captions.

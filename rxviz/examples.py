@@ -1,5 +1,6 @@
-"""Which radiographs the example menu offers: a folder named by ``$RXVIZ_EXAMPLES``, else the
-dataset's test folder, else the twelve bundled in ``examples/`` (Binder has no dataset)."""
+"""Example radiographs for the dashboard's menu and the notebooks: a folder named by
+``$RXVIZ_EXAMPLES``, else the dataset's test folder, else the twelve bundled in ``examples/``
+(Binder has no dataset)."""
 
 from __future__ import annotations
 
@@ -8,12 +9,12 @@ from dataclasses import dataclass
 from itertools import zip_longest
 from pathlib import Path
 
-from ..data import CLASS_NAMES, IMAGE_SUFFIXES, data_dir, list_samples
+from .data import CLASS_NAMES, IMAGE_SUFFIXES, data_dir, list_samples
 
 #: Folder of example images; default: the dataset's test folder, else the bundled examples.
 EXAMPLES_ENV = "RXVIZ_EXAMPLES"
 #: The radiographs shipped in git (examples/README.md gives their source and licence).
-BUNDLED_EXAMPLES = Path(__file__).resolve().parent.parent.parent / "examples"
+BUNDLED_EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
 @dataclass(frozen=True)
