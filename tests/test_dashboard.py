@@ -13,7 +13,7 @@ from PIL import Image
 
 from rxviz.api import Classifier
 from rxviz.dashboard import Dashboard, find_examples
-from rxviz.dashboard.examples import BUNDLED_EXAMPLES
+from rxviz.examples import BUNDLED_EXAMPLES
 from rxviz.data import list_samples
 
 
@@ -182,3 +182,34 @@ def test_method_note_says_which_trust_checks_the_method_failed(classifier):
     app.method.value = "smoothgrad"  # no image loaded yet: only the note changes
     assert "failed" in app.method_note.value and "sanity check" in app.method_note.value
     assert "insertion test" in app.method_note.value and "deletion test" not in app.method_note.value
+
+
+def test_teaching_mode_hides_the_answer_until_the_student_picks(classifier):
+    app = Dashboard(classifier, examples=find_examples(BUNDLED_EXAMPLES))
+    app.teaching.switch.value = True
+    example = next(e for e in app.examples if e.true_class == "VIRAL")
+    app.example.value = str(example.path)
+    assert app.result is not None
+    # the answer, the heatmap and the dataset's label are held back; the question is asked
+    assert app.answer.layout.display == "none" and app.overlay_column.layout.display == "none"
+    assert "dataset label" not in app.original_caption.value and app.report_button.disabled
+    assert app.teaching.question.layout.display == "flex"
+    button = next(b for b in app.teaching.buttons if b.description == app.display_names["NORMAL"])
+    button.click()
+    assert app.answer.layout.display == "flex" and app.overlay_column.layout.display == "flex"
+    assert app.display_names["VIRAL"] in app.original_caption.value and not app.report_button.disabled
+    comparison = app.teaching.comparison.value
+    assert "You said <b>Normal</b>" in comparison and "dataset's label is <b>Viral pneumonia</b>" in comparison
+    assert f"The model says <b>{app.display_names[app.result.label]}</b>" in comparison
+    # the next image asks again; switching the mode off shows the answer at once
+    app.example.value = str(app.examples[0].path)
+    assert app.answer.layout.display == "none" and app.teaching.comparison.value == ""
+    app.teaching.switch.value = False
+    assert app.answer.layout.display == "flex" and app.teaching.question.layout.display == "none"
+
+
+def test_without_teaching_mode_nothing_is_hidden(classifier):
+    app = Dashboard(classifier, examples=find_examples(BUNDLED_EXAMPLES))
+    app.example.value = str(app.examples[0].path)
+    assert app.answer.layout.display == "flex" and app.teaching.question.layout.display == "none"
+    assert "dataset label" in app.original_caption.value

@@ -23,6 +23,7 @@ from ..io import ImageSource, InputError
 from ..overlay import COLORMAPS, DEFAULT_COLORMAP, colour_stops, draw_outline, fit_within, overlay
 from ..report import DISCLAIMER, HEATMAP_NOTE, UNUSUAL_WARNING, png_bytes, report_png
 from ..examples import Example, find_examples
+from .teaching import TeachingMode
 #: Longest side of the pictures sent to the browser.
 DISPLAY_SIDE = 560
 #: Size of each picture and of the column holding it with its captions.
@@ -66,6 +67,7 @@ class Dashboard:
         self.classifier = classifier or Classifier.load()
         self.result: Result | None = None
         self.source_name = ""
+        self.true_class: str | None = None  # the dataset's label, for the examples
         self._small_image: np.ndarray | None = None
         self._small_heatmap: np.ndarray | None = None
         self._small_mask: np.ndarray | None = None
@@ -105,6 +107,7 @@ class Dashboard:
         self.report_button = widgets.Button(description="Download report", disabled=True,
                                             tooltip="A PNG with the image, overlay, probabilities and disclaimer")
         self.report_link = widgets.HTML()
+        self.teaching = TeachingMode(self.display_names, on_reveal=self._reveal)
 
         for name, w in [("upload", self.upload), ("example", self.example), ("target", self.target),
                         ("method", self.method), ("opacity", self.opacity), ("colormap", self.colormap),
@@ -135,8 +138,9 @@ class Dashboard:
             + f'<div class="rx-banner rx-disclaimer"><b>{html.escape(DISCLAIMER)}</b></div>'
         )
         column = lambda *parts: widgets.VBox(list(parts), layout=widgets.Layout(**PICTURE))  # noqa: E731
+        self.overlay_column = column(self.overlay, self.colourbar, self.overlay_caption)
         self.pictures = widgets.HBox(
-            [column(self.original, self.original_caption), column(self.overlay, self.colourbar, self.overlay_caption)],
+            [column(self.original, self.original_caption), self.overlay_column],
             layout=widgets.Layout(flex_flow="row wrap", grid_gap="1em"),
         )
         controls = widgets.VBox([
@@ -144,7 +148,8 @@ class Dashboard:
             self.opacity, self.colormap, self.outline, widgets.HTML("<br>"), self.report_button, self.report_link,
         ])
         # beside the pictures from 1024 px up: the busy state, the answer and the heatmap's controls
-        side = widgets.VBox([self.status, self.probabilities, controls],
+        self.answer = widgets.VBox([self.probabilities, controls])  # what teaching mode holds back
+        side = widgets.VBox([self.status, self.teaching.widget, self.answer],
                             layout=widgets.Layout(flex="1 1 20em", min_width="18em", max_width="30em", margin="0 0 0 1em"))
         body = widgets.HBox([self.pictures, side], layout=widgets.Layout(flex_flow="row wrap"))
         footer = widgets.HTML(
@@ -180,16 +185,35 @@ class Dashboard:
                            context=f"Could not use <b>{html.escape(name)}</b>")
         if result is None:
             return
-        self.source_name = name
+        self.source_name, self.true_class = name, true_class
+        self.teaching.new_image()
         self._set_result(result)
         self.original.value = png_bytes(result.image, DISPLAY_SIDE)
         self._show_pictures(True)
-        height, width = result.image.shape
-        truth = (f' · dataset label: <b class="rx-truth">{html.escape(self.display_names[true_class])}</b>'
-                 if true_class else "")
-        self.original_caption.value = f'<div class="rx-caption">{html.escape(name)} ({width}×{height}){truth}</div>'
         self._show_probabilities()
-        self.report_button.disabled = False
+        self._show_answer()
+
+    def _show_answer(self) -> None:
+        """Show or, while teaching mode waits for the student's pick, hide the model's answer,
+        its heatmap and the dataset's label."""
+        hidden = self.teaching.hiding
+        for part in (self.overlay_column, self.answer):
+            part.layout.display = "none" if hidden else "flex"
+        self.report_button.disabled = hidden or self.result is None
+        if self.result is None:
+            return
+        height, width = self.result.image.shape
+        truth = (f' · dataset label: <b class="rx-truth">{html.escape(self.display_names[self.true_class])}</b>'
+                 if self.true_class and not hidden else "")
+        self.original_caption.value = (f'<div class="rx-caption">{html.escape(self.source_name)}'
+                                       f" ({width}×{height}){truth}</div>")
+
+    def _reveal(self) -> None:
+        """Teaching mode: the student has picked a class (or the mode was switched off)."""
+        self._show_answer()
+        if self.result is not None:
+            label = self.result.label
+            self.teaching.compare(label, self.result.probabilities[label], self.true_class)
 
     def _set_result(self, result: Result) -> None:
         """Keep the result and a display-sized copy of its image and heatmap, then redraw."""
@@ -326,6 +350,7 @@ class Dashboard:
         self.pictures.layout.display = "flex" if shown else "none"
 
     def _clear(self) -> None:
+        self.teaching.clear()
         self._show_unusual(None)
         self._show_pictures(False)
         self.result = self._small_image = self._small_heatmap = self._small_mask = None
