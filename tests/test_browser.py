@@ -35,7 +35,7 @@ def voila_url(dataset):
 
 
 def _overlay_src(page) -> str:
-    return page.locator(".rx-overlay").get_attribute("src") or ""
+    return page.locator(".rx-overlay img").get_attribute("src") or ""
 
 
 def _files_holding(chunk: bytes, since: float, folders: list[Path]) -> list[Path]:
@@ -67,13 +67,13 @@ def test_upload_explain_redraw_error_and_recover(voila_url, browser, xray_paths)
     start = time.perf_counter()
     upload_in_browser(page, str(xray_paths["BACTERIAL"]))
     page.locator(".rx-label").wait_for(timeout=60_000)
-    page.wait_for_function("() => (document.querySelector('.rx-overlay') || {}).src", timeout=30_000)
+    page.wait_for_function("() => (document.querySelector('.rx-overlay img') || {}).src", timeout=30_000)
     timings["upload to overlay shown (s)"] = time.perf_counter() - start
     assert page.locator(".rx-label").inner_text().strip()
     values = page.locator(".rx-value").all_inner_texts()
     assert len(values) == 3 and all(v.endswith("%") for v in values)
     assert abs(sum(float(v.rstrip(" %")) for v in values) - 100) < 0.5
-    assert page.locator(".rx-overlay").evaluate("img => img.naturalWidth") > 100
+    assert page.locator(".rx-overlay img").evaluate("img => img.naturalWidth") > 100
     sentence = page.locator(".rx-lung-focus").inner_text()
     assert "of the heat is inside the lungs (the lungs are" in sentence and " zone (" in sentence
     assert "patient's right" in page.locator(".rx-sides").inner_text()
@@ -82,11 +82,11 @@ def test_upload_explain_redraw_error_and_recover(voila_url, browser, xray_paths)
     assert outline.is_checked()
     with_outline = _overlay_src(page)
     outline.uncheck()
-    page.wait_for_function(f"() => document.querySelector('.rx-overlay').src !== {json.dumps(with_outline)}",
+    page.wait_for_function(f"() => document.querySelector('.rx-overlay img').src !== {json.dumps(with_outline)}",
                            timeout=30_000)
     without_outline = _overlay_src(page)
     outline.check()
-    page.wait_for_function(f"() => document.querySelector('.rx-overlay').src !== {json.dumps(without_outline)}",
+    page.wait_for_function(f"() => document.querySelector('.rx-overlay img').src !== {json.dumps(without_outline)}",
                            timeout=30_000)
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "dashboard-lungs.png"), full_page=True)
@@ -98,7 +98,7 @@ def test_upload_explain_redraw_error_and_recover(voila_url, browser, xray_paths)
     page.keyboard.press("Control+A")
     page.keyboard.type("0.9")
     page.keyboard.press("Enter")
-    page.wait_for_function(f"() => document.querySelector('.rx-overlay').src !== {json.dumps(before)}", timeout=30_000)
+    page.wait_for_function(f"() => document.querySelector('.rx-overlay img').src !== {json.dumps(before)}", timeout=30_000)
     timings["opacity redraw (s)"] = time.perf_counter() - start
     assert _overlay_src(page) != before
     ARTIFACTS.mkdir(exist_ok=True)
@@ -130,4 +130,46 @@ def test_upload_explain_redraw_error_and_recover(voila_url, browser, xray_paths)
 
     (ARTIFACTS / "browser-timings.json").write_text(json.dumps(timings, indent=2))
     print("\n" + "\n".join(f"{k}: {v:.2f}" for k, v in timings.items()))
+    page.close()
+
+
+def _fully_visible(page, selector: str) -> bool:
+    """Whether the element lies inside the viewport without scrolling."""
+    box = page.locator(selector).first.bounding_box()
+    size = page.viewport_size
+    return box is not None and box["x"] >= 0 and box["y"] >= 0 and \
+        box["x"] + box["width"] <= size["width"] and box["y"] + box["height"] <= size["height"]
+
+
+def test_projector_layout_teaching_mode_and_accessibility(voila_url, browser):
+    """At 1024x768 (a projector) image, heatmap and controls are seen together; teaching mode
+    holds the answer back until a class is picked; pictures carry alt text, the answer is a
+    live region, the page has a title."""
+    page = browser.new_page(viewport={"width": 1024, "height": 768})
+    page.goto(voila_url, timeout=120_000)
+    page.locator(".rx-upload").wait_for(state="visible", timeout=180_000)
+    assert page.title().startswith("rxviz") and "not a diagnostic device" in page.title()
+    assert page.locator(".rx-upload").get_attribute("title") == "Upload a chest radiograph: JPEG, PNG or DICOM"
+
+    page.locator(".rx-example select").select_option(index=3)
+    page.locator(".rx-label").wait_for(timeout=60_000)
+    for selector in (".rx-original img", ".rx-overlay img", ".rx-label", ".rx-method select", ".rx-opacity"):
+        assert _fully_visible(page, selector), f"{selector} is not visible at 1024x768 without scrolling"
+    assert "Chest radiograph" in page.locator(".rx-original img").get_attribute("alt")
+    assert "of the heat is inside the lungs" in page.locator(".rx-overlay img").get_attribute("alt")
+    assert page.locator(".rx-verdict[role=status]").count() == 1
+    page.screenshot(path=str(ARTIFACTS / "dashboard-1024x768.png"))
+
+    page.locator(".rx-teaching input[type=checkbox]").check()
+    page.locator(".rx-example select").select_option(index=5)
+    page.locator(".rx-question-box").wait_for(state="visible", timeout=60_000)
+    assert page.locator(".rx-overlay img").is_hidden() and page.locator(".rx-label").is_hidden()
+    assert page.locator(".rx-truth").count() == 0
+    page.screenshot(path=str(ARTIFACTS / "dashboard-teaching-question.png"))
+    page.locator(".rx-guess-bacterial").click()
+    page.locator(".rx-comparison-text").wait_for(timeout=30_000)
+    assert page.locator(".rx-overlay img").is_visible() and page.locator(".rx-label").is_visible()
+    assert "You said Bacterial pneumonia" in page.locator(".rx-comparison-text").inner_text()
+    assert page.locator(".rx-truth").is_visible()
+    page.screenshot(path=str(ARTIFACTS / "dashboard-teaching-revealed.png"))
     page.close()

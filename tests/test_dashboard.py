@@ -78,7 +78,9 @@ def test_upload_shows_label_probabilities_and_overlay(app, xray_paths):
     upload(app, xray_paths["BACTERIAL"].read_bytes(), "chest.jpeg")
     assert app.result is not None
     assert app.upload.value == ()  # the bytes are not kept in the widget
-    assert bytes(app.original.value[:4]) == bytes(app.overlay.value[:4]) == b"\x89PNG"
+    assert bytes(app.original.png[:4]) == bytes(app.overlay.png[:4]) == b"\x89PNG"
+    assert 'alt="Chest radiograph chest.jpeg' in app.original.value
+    assert 'alt="Grad-CAM heatmap for ' in app.overlay.value and "of the heat is inside the lungs" in app.overlay.value
     html = app.probabilities.value
     assert "Most likely" in html and html.count('class="rx-value"') == 3
     assert app.result.label in html.upper() or app.display_names[app.result.label] in html
@@ -89,12 +91,12 @@ def test_upload_shows_label_probabilities_and_overlay(app, xray_paths):
 
 def test_opacity_and_colormap_redraw_without_recomputing(app, xray_paths, monkeypatch):
     app.load(xray_paths["VIRAL"], "viral.jpeg")
-    before, heatmap = app.overlay.value, app.result.heatmap
+    before, heatmap = app.overlay.png, app.result.heatmap
     monkeypatch.setattr(app.classifier, "analyze", lambda *a, **k: pytest.fail("recomputed the heatmap"))
     app.opacity.value = 0.9
-    after_opacity = app.overlay.value
+    after_opacity = app.overlay.png
     app.colormap.value = "viridis"
-    assert before != after_opacity != app.overlay.value
+    assert before != after_opacity != app.overlay.png
     assert app.result.heatmap is heatmap
 
 
@@ -115,7 +117,7 @@ def test_bad_upload_shows_a_friendly_message_and_the_app_recovers(app, xray_path
     app.load(xray_paths["NORMAL"], "normal.jpeg")
     upload(app, data, "bad.png")
     assert "rx-error" in app.status.value and words in app.status.value and "bad.png" in app.status.value
-    assert app.result is None and app.overlay.value == b"" and app.report_button.disabled
+    assert app.result is None and app.overlay.png == b"" and app.report_button.disabled
     assert app.pictures.layout.display == "none"  # no broken-image frames
     upload(app, xray_paths["VIRAL"].read_bytes(), "good.jpeg")
     assert app.result is not None and app.status.value == "" and app.pictures.layout.display == "flex"
@@ -160,11 +162,11 @@ def test_heatmap_caption_places_the_heat_on_the_lungs(app, xray_paths):
 def test_lung_outline_toggle_and_colour_bar(app, xray_paths):
     app.load(xray_paths["VIRAL"], "chest.jpeg")
     assert app.outline.value is True
-    outlined = app.overlay.value
+    outlined = app.overlay.png
     app.outline.value = False
-    assert app.overlay.value != outlined
+    assert app.overlay.png != outlined
     app.outline.value = True
-    assert app.overlay.value == outlined
+    assert app.overlay.png == outlined
     assert "linear-gradient" in app.colourbar.value and "high influence" in app.colourbar.value
     jet = app.colourbar.value
     app.colormap.value = "viridis"

@@ -36,12 +36,12 @@ STYLE = """
 <style>
 .rx-title { font-size: 1.7em; font-weight: 600; margin: 0.2em 0; }
 .rx-banner { background: #fff4e5; border-left: 5px solid #d9822b; padding: 0.5em 0.8em; font-size: 1.05em; }
-.rx-verdict { font-size: 1.5em; margin: 0.3em 0 0.5em 0; }
-.rx-row { display: flex; align-items: center; gap: 0.6em; margin: 0.3em 0; font-size: 1.15em; }
-.rx-name, .rx-value, .rx-track { flex: none; }
-.rx-name { width: 12em; white-space: nowrap; }
-.rx-value { white-space: nowrap; width: 4.2em; text-align: right; }
-.rx-track { width: 7em; height: 1.1em; background: #e6e6e6; border-radius: 3px; }
+.rx-verdict { font-size: 1.35em; margin: 0.3em 0 0.5em 0; overflow-wrap: anywhere; }
+.rx-row { display: flex; align-items: center; gap: 0.5em; margin: 0.3em 0; font-size: 1.05em; }
+.rx-name { flex: 1 1 auto; min-width: 0; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+.rx-value, .rx-track { flex: none; }
+.rx-value { white-space: nowrap; width: 3.8em; text-align: right; }
+.rx-track { width: 4.5em; height: 1.1em; background: #e6e6e6; border-radius: 3px; }
 .rx-fill { height: 100%; background: #8fb3d9; border-radius: 3px; }
 .rx-top .rx-fill { background: #1f4e79; }
 .rx-top { font-weight: 600; }
@@ -58,6 +58,17 @@ STYLE = """
                   border-radius: 3px; text-decoration: none; }
 </style>
 """
+
+
+class Picture(widgets.HTML):
+    """A PNG picture with alt text for screen readers (ipywidgets' Image has no alt attribute)."""
+
+    png: bytes = b""
+
+    def show(self, png: bytes, alt: str) -> None:
+        self.png = png
+        self.value = (f'<img src="data:image/png;base64,{base64.b64encode(png).decode()}" alt="{html.escape(alt)}"'
+                      ' style="width: 100%; height: auto; display: block">') if png else ""
 
 
 class Dashboard:
@@ -77,7 +88,8 @@ class Dashboard:
         self.display_names = {name: display.get(name, name.title()) for name in card.class_names}
 
         self.upload = widgets.FileUpload(accept=UPLOAD_TYPES, multiple=False, description="Upload X-ray",
-                                         button_style="primary", icon="")
+                                         button_style="primary", icon="",
+                                         tooltip="Upload a chest radiograph: JPEG, PNG or DICOM")
         self._examples_by_path = {str(e.path): e for e in self.examples}
         self.example = widgets.Dropdown(
             options=[("Pick an example…", "")] + [(e.label, str(e.path)) for e in self.examples],
@@ -92,14 +104,15 @@ class Dashboard:
             options=[(text.split(":")[0], name) for name, text in DESCRIPTIONS.items()], description="Method:"
         )
         self.opacity = widgets.FloatSlider(value=0.4, min=0.0, max=1.0, step=0.05, description="Opacity:",
-                                           readout_format=".2f", continuous_update=True)
+                                           readout_format=".2f", continuous_update=True,
+                                           tooltip="Opacity of the heatmap over the radiograph")
         self.colormap = widgets.Dropdown(options=list(COLORMAPS), value=DEFAULT_COLORMAP, description="Colours:")
         self.outline = widgets.Checkbox(value=True, description="Lung outline", indent=True,
                                         tooltip="Draw the lung fields found by the lung segmenter")
         self.colourbar = widgets.HTML()
         self.status = widgets.HTML(layout=widgets.Layout(min_height="2.6em"))
-        self.original = widgets.Image(format="png", layout=widgets.Layout(**PICTURE))
-        self.overlay = widgets.Image(format="png", layout=widgets.Layout(**PICTURE))
+        self.original = Picture(layout=widgets.Layout(**PICTURE))
+        self.overlay = Picture(layout=widgets.Layout(**PICTURE))
         self.original_caption = widgets.HTML()
         self.overlay_caption = widgets.HTML()
         self.probabilities = widgets.HTML()
@@ -188,7 +201,8 @@ class Dashboard:
         self.source_name, self.true_class = name, true_class
         self.teaching.new_image()
         self._set_result(result)
-        self.original.value = png_bytes(result.image, DISPLAY_SIDE)
+        height, width = result.image.shape
+        self.original.show(png_bytes(result.image, DISPLAY_SIDE), f"Chest radiograph {name}, {width} by {height} pixels")
         self._show_pictures(True)
         self._show_probabilities()
         self._show_answer()
@@ -249,7 +263,10 @@ class Dashboard:
         picture = overlay(self._small_image, self._small_heatmap, alpha=self.opacity.value, colormap=self.colormap.value)
         if self.outline.value:
             picture = draw_outline(picture, self._small_mask)
-        self.overlay.value = png_bytes(picture)
+        target = self.display_names[self.result.target] if self.result else ""
+        self.overlay.show(png_bytes(picture), f"{self.method.label} heatmap for {target} over the radiograph"
+                          f"{', with the lung outline' if self.outline.value else ''}."
+                          f" {self.result.heat_summary if self.result else ''}")
         ramp = ", ".join(colour_stops(self.colormap.value))
         self.colourbar.value = (
             '<div class="rx-ramp-row"><span>low</span>'
@@ -324,7 +341,8 @@ class Dashboard:
     def _busy(self, message: str) -> Iterator[None]:
         controls = [self.upload, self.example, self.target, self.method, self.report_button]
         was_disabled = [c.disabled for c in controls]
-        self.status.value = f'<div class="rx-busy rx-busy-indicator">⏳ {html.escape(message)} please wait.</div>'
+        self.status.value = (f'<div class="rx-busy rx-busy-indicator" role="status">⏳ {html.escape(message)}'
+                             " please wait.</div>")
         for control in controls:
             control.disabled = True
         try:
@@ -341,10 +359,10 @@ class Dashboard:
         for part in (self.pictures, self.probabilities):
             (part.add_class if unusual else part.remove_class)("rx-greyed")
         if unusual:
-            self.status.value = f'<div class="rx-warning">{html.escape(UNUSUAL_WARNING)}</div>'
+            self.status.value = f'<div class="rx-warning" role="alert">{html.escape(UNUSUAL_WARNING)}</div>'
 
     def _show_error(self, message: str) -> None:
-        self.status.value = f'<div class="rx-error">{message}</div>'
+        self.status.value = f'<div class="rx-error" role="alert">{message}</div>'
 
     def _show_pictures(self, shown: bool) -> None:
         self.pictures.layout.display = "flex" if shown else "none"
@@ -354,7 +372,8 @@ class Dashboard:
         self._show_unusual(None)
         self._show_pictures(False)
         self.result = self._small_image = self._small_heatmap = self._small_mask = None
-        self.original.value = self.overlay.value = b""
+        self.original.show(b"", "")
+        self.overlay.show(b"", "")
         self.original_caption.value = self.overlay_caption.value = self.colourbar.value = ""
         self.probabilities.value = self.report_link.value = ""
         self.report_button.disabled = True
@@ -384,7 +403,7 @@ class Dashboard:
             for name, p in probs.items()
         )
         self.probabilities.value = (
-            f'<div class="rx-verdict">Most likely: <b class="rx-label">{html.escape(self.display_names[top])}</b>'
+            f'<div class="rx-verdict" role="status" aria-live="polite">Most likely: <b class="rx-label">{html.escape(self.display_names[top])}</b>'
             f' <span style="white-space: nowrap">({100 * probs[top]:.0f} %)</span></div>{rows}'
         )
 

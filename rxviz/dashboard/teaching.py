@@ -24,8 +24,9 @@ class TeachingMode:
         self._on_reveal = on_reveal
         self.guess: str | None = None
         self.hiding = False  # the current image's answer is hidden
-        self.switch = widgets.Checkbox(value=False, description="Teaching mode: hide the answer until a class is picked",
-                                       indent=False, layout=widgets.Layout(width="auto"))
+        self.switch = widgets.Checkbox(value=False, description="Teaching mode", indent=False,
+                                       tooltip="Hide the model's answer, heatmap and label until a class is picked",
+                                       layout=widgets.Layout(width="auto"))
         self.buttons = [widgets.Button(description=name, tooltip=f"My answer: {name}",
                                        layout=widgets.Layout(width="auto"))
                         for name in display_names.values()]
