@@ -36,6 +36,18 @@ class ModelCard:
     extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
+    def display_names(self) -> dict[str, str]:
+        """How people read each class name ("Bacterial pneumonia" for BACTERIAL)."""
+        names = self.extra.get("display_names", {})
+        return {name: names.get(name, name.title()) for name in self.class_names}
+
+    def failed_checks(self, method: str) -> list[str] | None:
+        """The trust checks ``method`` failed on the test images, as recorded by
+        ``rxviz explain-eval``; None when the card holds no record for it."""
+        record = self.extra.get("explanation_checks", {}).get("methods", {}).get(method)
+        return None if record is None else [check for check, ok in record["passes"].items() if not ok]
+
+    @property
     def model_path(self) -> Path:
         return self.directory / self.model_file
 

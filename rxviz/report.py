@@ -1,5 +1,6 @@
-"""Result -> a one-page PNG report: image, overlay with lung outline and colour bar, where the heat
-lies, probabilities, model version, date, disclaimer.
+"""Result -> a one-page PNG report: the file's name, image, overlay with lung outline and colour
+bar, where the heat lies, probabilities under the classes' display names, the method's failed
+trust checks if any, model version, date, disclaimer.
 
 Built in memory; nothing is written to disk unless the caller saves the returned bytes.
 """
@@ -14,6 +15,7 @@ import numpy as np
 
 from .api import Result
 from .card import ModelCard
+from .checks import CHECK_NAMES
 from .explain import DESCRIPTIONS
 from .lungs import OUTSIDE, ZONES
 from .overlay import DEFAULT_COLORMAP, fit_within
@@ -43,22 +45,34 @@ def zone_line(zones: dict[str, float]) -> str:
     return f"Right lung: {side('right')}  |  left lung: {side('left')}  |  outside the lungs {100 * zones[OUTSIDE]:.0f} %"
 
 
+def method_warning(card: ModelCard, method: str) -> str:
+    """A warning when ``method`` failed a trust check on the test images (model card), else ""."""
+    failed = card.failed_checks(method)
+    if not failed:
+        return ""
+    name = DESCRIPTIONS[method].split(":")[0]
+    return (f"Warning: {name} failed {' and '.join(CHECK_NAMES[c] for c in failed)} on the test images"
+            " (model card): read its map with care.")
+
+
 def report_png(result: Result, card: ModelCard, alpha: float = 0.4, colormap: str = DEFAULT_COLORMAP,
-               outline: bool = True, when: datetime | None = None) -> bytes:
-    """Render the report for ``result`` as PNG bytes; ``outline`` draws the lung fields."""
+               outline: bool = True, when: datetime | None = None, source: str = "") -> bytes:
+    """Render the report for ``result`` as PNG bytes, as the view shows it (``alpha``,
+    ``colormap``, ``outline``); ``source`` names the file it came from."""
     from matplotlib.cm import ScalarMappable
     from matplotlib.figure import Figure
 
     when = when or datetime.now(timezone.utc)
-    names = list(result.probabilities)
-    values = [result.probabilities[n] for n in names]
+    display = card.display_names
+    names = [display[n] for n in result.probabilities]
+    values = list(result.probabilities.values())
 
     figure = Figure(figsize=(13, 7.2), dpi=110)
     grid = figure.add_gridspec(3, 3, height_ratios=[1, 0.035, 0.30], width_ratios=[1, 1, 0.75])
     for column, (picture, title) in enumerate([
-        (result.image, "Radiograph"),
+        (result.image, f"Radiograph: {source}" if source else "Radiograph"),
         (result.overlay(alpha=alpha, colormap=colormap, outline=outline),
-         f"{DESCRIPTIONS[result.method].split(':')[0]} for {result.target}"),
+         f"{DESCRIPTIONS[result.method].split(':')[0]} for {display[result.target]}"),
     ]):
         axis = figure.add_subplot(grid[0, column])
         axis.imshow(picture, cmap="gray", vmin=0, vmax=1) if picture.ndim == 2 else axis.imshow(picture)
@@ -72,21 +86,23 @@ def report_png(result: Result, card: ModelCard, alpha: float = 0.4, colormap: st
     bar_axis.set_box_aspect(0.05)
 
     bars = figure.add_subplot(grid[0, 2])
-    colours = ["#1f4e79" if n == result.label else "#8fb3d9" for n in names]
+    colours = ["#1f4e79" if n == display[result.label] else "#8fb3d9" for n in names]
     bars.barh(names[::-1], values[::-1], color=colours[::-1])
     for y, value in enumerate(values[::-1]):
         bars.text(min(value + 0.02, 0.80), y, f"{100 * value:.1f} %", va="center", fontsize=11)
     bars.set_xlim(0, 1)
-    bars.set_title(f"Most likely: {result.label}", fontsize=12)
+    bars.set_title(f"Most likely: {display[result.label]}", fontsize=12)
     bars.set_xlabel("probability")
     bars.spines[["top", "right"]].set_visible(False)
 
     footer = figure.add_subplot(grid[2, :])
     footer.axis("off")
     footer.text(0, 1.0, DISCLAIMER, fontsize=11, weight="bold", va="top", color="#8b0000")
-    if result.unusual:
-        figure.text(0.5, 0.93, "Warning: " + UNUSUAL_WARNING.replace(" It is shown greyed out.", ""),
-                    ha="center", fontsize=10.5, weight="bold", color="#8a6d00")
+    warnings = ([method_warning(card, result.method)] if method_warning(card, result.method) else []) + (
+        ["Warning: " + UNUSUAL_WARNING.replace(" It is shown greyed out.", "")] if result.unusual else [])
+    if warnings:
+        figure.text(0.5, 0.93, textwrap.fill("  ".join(warnings), 150), ha="center", va="top", fontsize=10.5,
+                    weight="bold", color="#8a6d00")
     where = f"{result.heat_summary} {zone_line(result.lung_zones)}" + (" (white line: lung fields)" if outline else "")
     footer.text(0, 0.82, textwrap.fill(where, 140), fontsize=10, va="top")
     footer.text(0, 0.52, textwrap.fill(HEATMAP_NOTE, 150), fontsize=9.5, va="top")

@@ -19,7 +19,7 @@ from built_files import noisy_16bit_png
 from dashboard_server import (BINDER_PAGE, REPO, free_port, kernel_ids, start_binder_server, stop_dashboard,
                               tree_rss, upload_in_browser)
 
-from rxviz.dashboard.examples import BUNDLED_EXAMPLES
+from rxviz.examples import BUNDLED_EXAMPLES
 from rxviz.io import load_image
 
 ARTIFACTS = REPO / "test-artifacts"

@@ -158,6 +158,13 @@ def test_projector_layout_teaching_mode_and_accessibility(voila_url, browser):
     assert "Chest radiograph" in page.locator(".rx-original img").get_attribute("alt")
     assert "of the heat is inside the lungs" in page.locator(".rx-overlay img").get_attribute("alt")
     assert page.locator(".rx-verdict[role=status]").count() == 1
+    # one click downloads the report of the view on screen, rebuilt once the view settles
+    link = page.locator("a.rx-save[download]")
+    link.wait_for(timeout=30_000)
+    with page.expect_download() as download:
+        link.click()
+    assert download.value.suggested_filename.startswith("rxviz-report-Example-3-")
+    assert Path(download.value.path()).read_bytes()[:4] == b"\x89PNG"
     page.screenshot(path=str(ARTIFACTS / "dashboard-1024x768.png"))
 
     page.locator(".rx-teaching input[type=checkbox]").check()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import html
 import io
@@ -86,7 +87,7 @@ def test_upload_shows_label_probabilities_and_overlay(app, xray_paths):
     assert app.result.label in html.upper() or app.display_names[app.result.label] in html
     # no error and no busy message left (a rare real radiograph may carry the unusual-image warning)
     assert "rx-error" not in app.status.value and "rx-busy" not in app.status.value
-    assert not app.report_button.disabled
+    assert "Preparing the report" in app.report_link.value  # built once the view settles
 
 
 def test_opacity_and_colormap_redraw_without_recomputing(app, xray_paths, monkeypatch):
@@ -117,7 +118,7 @@ def test_bad_upload_shows_a_friendly_message_and_the_app_recovers(app, xray_path
     app.load(xray_paths["NORMAL"], "normal.jpeg")
     upload(app, data, "bad.png")
     assert "rx-error" in app.status.value and words in app.status.value and "bad.png" in app.status.value
-    assert app.result is None and app.overlay.png == b"" and app.report_button.disabled
+    assert app.result is None and app.overlay.png == b"" and app.report_link.value == ""
     assert app.pictures.layout.display == "none"  # no broken-image frames
     upload(app, xray_paths["VIRAL"].read_bytes(), "good.jpeg")
     assert app.result is not None and app.status.value == "" and app.pictures.layout.display == "flex"
@@ -141,14 +142,43 @@ def test_uploads_are_not_written_to_disk(app, xray_paths, tmp_path, monkeypatch)
     assert list(tmp_path.iterdir()) == []
 
 
-def test_report_is_a_png_with_a_download_link(app, xray_paths):
+def _linked_report(app) -> bytes:
+    """The PNG behind the report link."""
+    return base64.b64decode(app.report_link.value.split("base64,")[1].split('"')[0])
+
+
+def test_report_is_one_click_and_always_matches_the_view(app, xray_paths):
     app.load(xray_paths["BACTERIAL"], "chest.jpeg")
     data = app.make_report()
-    assert data.startswith(b"\x89PNG")
-    image = Image.open(io.BytesIO(data))
-    assert image.size[0] > 1000
-    assert 'download="rxviz-report-chest-' in app.report_link.value
-    assert "data:image/png;base64," in app.report_link.value
+    assert data.startswith(b"\x89PNG") and Image.open(io.BytesIO(data)).size[0] > 1000
+    assert 'download="rxviz-report-chest-' in app.report_link.value and _linked_report(app) == data
+    app.colormap.value = "jet"  # the view changes: the old report must not be offered any more
+    assert "base64," not in app.report_link.value and "Preparing the report" in app.report_link.value
+    assert _report_colours(app.make_report()) != _report_colours(data)
+    app.method.value = "smoothgrad"
+    assert "base64," not in app.report_link.value
+
+
+def _report_colours(png: bytes) -> int:
+    """Number of distinct colours in a report: changes with the colormap."""
+    return len(np.unique(np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).reshape(-1, 3), axis=0))
+
+
+def test_report_in_an_event_loop_is_rebuilt_once_the_view_settles(app, xray_paths):
+    """In the kernel, the report is rebuilt REPORT_DELAY_S after the last change, not at each."""
+    import asyncio
+
+    from rxviz.dashboard import app as app_module
+
+    async def drag():
+        app.load(xray_paths["VIRAL"], "viral.jpeg")
+        for opacity in (0.5, 0.6, 0.7):
+            app.opacity.value = opacity
+        assert "Preparing the report" in app.report_link.value
+        await asyncio.sleep(app_module.REPORT_DELAY_S + 2.0)
+
+    asyncio.run(drag())
+    assert "base64," in app.report_link.value
 
 
 def test_heatmap_caption_places_the_heat_on_the_lungs(app, xray_paths):
@@ -194,12 +224,12 @@ def test_teaching_mode_hides_the_answer_until_the_student_picks(classifier):
     assert app.result is not None
     # the answer, the heatmap and the dataset's label are held back; the question is asked
     assert app.answer.layout.display == "none" and app.overlay_column.layout.display == "none"
-    assert "dataset label" not in app.original_caption.value and app.report_button.disabled
+    assert "dataset label" not in app.original_caption.value
     assert app.teaching.question.layout.display == "flex"
     button = next(b for b in app.teaching.buttons if b.description == app.display_names["NORMAL"])
     button.click()
     assert app.answer.layout.display == "flex" and app.overlay_column.layout.display == "flex"
-    assert app.display_names["VIRAL"] in app.original_caption.value and not app.report_button.disabled
+    assert app.display_names["VIRAL"] in app.original_caption.value
     comparison = app.teaching.comparison.value
     assert "You said <b>Normal</b>" in comparison and "dataset's label is <b>Viral pneumonia</b>" in comparison
     assert f"The model says <b>{app.display_names[app.result.label]}</b>" in comparison
@@ -215,3 +245,15 @@ def test_without_teaching_mode_nothing_is_hidden(classifier):
     app.example.value = str(app.examples[0].path)
     assert app.answer.layout.display == "flex" and app.teaching.question.layout.display == "none"
     assert "dataset label" in app.original_caption.value
+
+
+def test_report_names_a_method_that_failed_its_checks(classifier):
+    from rxviz.report import method_warning
+
+    card = classifier.card
+    checks = {"methods": {"smoothgrad": {"passes": {"deletion_beats_random": True, "insertion_beats_random": True,
+                                                    "sanity_check": False}}}}
+    failing = dataclasses.replace(card, extra={**card.extra, "explanation_checks": checks})
+    assert "SmoothGrad failed the weight-randomisation sanity check" in method_warning(failing, "smoothgrad")
+    assert method_warning(failing, "gradcam") == ""  # no record, no warning
+    assert failing.display_names["BACTERIAL"] == "Bacterial pneumonia"

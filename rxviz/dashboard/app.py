@@ -6,6 +6,7 @@ once read.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import html
 from contextlib import contextmanager
@@ -24,6 +25,8 @@ from ..overlay import COLORMAPS, DEFAULT_COLORMAP, colour_stops, draw_outline, f
 from ..report import DISCLAIMER, HEATMAP_NOTE, UNUSUAL_WARNING, png_bytes, report_png
 from ..examples import Example, find_examples
 from .teaching import TeachingMode
+#: Seconds the view must stay unchanged before its report is rebuilt.
+REPORT_DELAY_S = 0.8
 #: Longest side of the pictures sent to the browser.
 DISPLAY_SIDE = 560
 #: Size of each picture and of the column holding it with its captions.
@@ -54,6 +57,7 @@ STYLE = """
 .rx-ramp-row { display: flex; align-items: center; gap: 0.5em; justify-content: center; font-size: 0.95em; color: #333; }
 .rx-colourbar-ramp { width: 14em; height: 0.9em; border: 1px solid #999; border-radius: 2px; }
 .rx-sides { display: flex; justify-content: space-between; font-size: 0.9em; color: #555; }
+.rx-pending { opacity: 0.6; }
 .rx-save { display: inline-block; padding: 0.35em 0.9em; background: #1f4e79; color: white !important;
                   border-radius: 3px; text-decoration: none; }
 </style>
@@ -84,8 +88,7 @@ class Dashboard:
         self._small_mask: np.ndarray | None = None
         self.examples = find_examples() if examples is None else examples
         card = self.classifier.card
-        display = card.extra.get("display_names", {})
-        self.display_names = {name: display.get(name, name.title()) for name in card.class_names}
+        self.display_names = card.display_names
 
         self.upload = widgets.FileUpload(accept=UPLOAD_TYPES, multiple=False, description="Upload X-ray",
                                          button_style="primary", icon="",
@@ -117,17 +120,15 @@ class Dashboard:
         self.overlay_caption = widgets.HTML()
         self.probabilities = widgets.HTML()
         self.method_note = widgets.HTML()
-        self.report_button = widgets.Button(description="Download report", disabled=True,
-                                            tooltip="A PNG with the image, overlay, probabilities and disclaimer")
-        self.report_link = widgets.HTML()
+        self.report_link = widgets.HTML()  # always the current view's report, once there is one
+        self._report_timer: asyncio.TimerHandle | None = None
         self.teaching = TeachingMode(self.display_names, on_reveal=self._reveal)
 
         for name, w in [("upload", self.upload), ("example", self.example), ("target", self.target),
                         ("method", self.method), ("opacity", self.opacity), ("colormap", self.colormap),
                         ("outline", self.outline), ("colourbar", self.colourbar),
                         ("status", self.status), ("original", self.original), ("overlay", self.overlay),
-                        ("probabilities", self.probabilities), ("report", self.report_button),
-                        ("report-link", self.report_link)]:
+                        ("probabilities", self.probabilities), ("report", self.report_link)]:
             w.add_class(f"rx-{name}")
 
         self.upload.observe(self._on_upload, "value")
@@ -137,7 +138,6 @@ class Dashboard:
         self.opacity.observe(self._on_look_change, "value")
         self.colormap.observe(self._on_look_change, "value")
         self.outline.observe(self._on_look_change, "value")
-        self.report_button.on_click(self._on_report)
         self.widget = self._layout()
         self._show_pictures(False)  # empty image widgets would show as broken images
         self._show_method_note()
@@ -158,7 +158,7 @@ class Dashboard:
         )
         controls = widgets.VBox([
             widgets.HTML("<b>Heatmap</b>"), self.target, self.method, self.method_note,
-            self.opacity, self.colormap, self.outline, widgets.HTML("<br>"), self.report_button, self.report_link,
+            self.opacity, self.colormap, self.outline, widgets.HTML("<br>"), self.report_link,
         ])
         # beside the pictures from 1024 px up: the busy state, the answer and the heatmap's controls
         self.answer = widgets.VBox([self.probabilities, controls])  # what teaching mode holds back
@@ -213,7 +213,6 @@ class Dashboard:
         hidden = self.teaching.hiding
         for part in (self.overlay_column, self.answer):
             part.layout.display = "none" if hidden else "flex"
-        self.report_button.disabled = hidden or self.result is None
         if self.result is None:
             return
         height, width = self.result.image.shape
@@ -236,7 +235,6 @@ class Dashboard:
         self._small_image = fit_within(result.image, DISPLAY_SIDE)
         self._small_heatmap = fit_within(result.heatmap, DISPLAY_SIDE)
         self._small_mask = fit_within(result.lung_mask.astype(np.uint8), DISPLAY_SIDE) > 0
-        self.report_link.value = ""
         self.redraw()
         target = self.display_names[result.target]
         self.overlay_caption.value = (
@@ -264,6 +262,7 @@ class Dashboard:
         if self.outline.value:
             picture = draw_outline(picture, self._small_mask)
         target = self.display_names[self.result.target] if self.result else ""
+        self._report_is_stale()
         self.overlay.show(png_bytes(picture), f"{self.method.label} heatmap for {target} over the radiograph"
                           f"{', with the lung outline' if self.outline.value else ''}."
                           f" {self.result.heat_summary if self.result else ''}")
@@ -275,21 +274,33 @@ class Dashboard:
         )
 
     def make_report(self) -> bytes | None:
-        """The PNG report for the current result, also offered as a download link."""
+        """The PNG report of the current view, offered as a one-click download link."""
+        self._report_timer = None
         if self.result is None:
             return None
-        with self._busy("Preparing the report …"):
-            data = report_png(self.result, self.classifier.card, alpha=self.opacity.value,
-                              colormap=self.colormap.value, outline=self.outline.value)
-        self._show_unusual(self.result)  # the busy message replaced the warning
-        stem = Path(self.source_name).stem or "xray"
+        data = report_png(self.result, self.classifier.card, alpha=self.opacity.value, colormap=self.colormap.value,
+                          outline=self.outline.value, source=self.source_name)
+        stem = "".join(c if c.isalnum() or c in "-_" else "-" for c in Path(self.source_name).stem) or "xray"
         filename = f"rxviz-report-{stem}-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}.png"
         self.report_link.value = (
-            f'<a class="rx-save" download="{html.escape(filename)}" '
-            f'href="data:image/png;base64,{base64.b64encode(data).decode()}">Save report PNG '
-            f"({len(data) // 1024} KB)</a>"
+            f'<a class="rx-save" download="{html.escape(filename)}" title="{html.escape(filename)}" '
+            f'href="data:image/png;base64,{base64.b64encode(data).decode()}">Download report (PNG, '
+            f"{len(data) // 1024} KB)</a>"
         )
         return data
+
+    def _report_is_stale(self) -> None:
+        """The view changed: rebuild the report once it has stopped changing for a moment (a
+        report takes most of a second, an opacity drag sends many changes). Without an event loop
+        (scripts, tests) it is built when :meth:`make_report` is called."""
+        self.report_link.value = '<span class="rx-save rx-pending">Preparing the report …</span>'
+        if self._report_timer is not None:
+            self._report_timer.cancel()
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        self._report_timer = loop.call_later(REPORT_DELAY_S, self.make_report)
 
     # ---- event handlers -----------------------------------------------------------------
     def _on_upload(self, change) -> None:
@@ -314,9 +325,6 @@ class Dashboard:
     def _on_look_change(self, change) -> None:
         self.redraw()
 
-    def _on_report(self, button) -> None:
-        self.make_report()
-
     # ---- helpers ------------------------------------------------------------------------
     def _run(self, busy: str, source: ImageSource, clear_on_error: bool, context: str) -> Result | None:
         """Analyse ``source`` with the current controls behind the busy indicator.
@@ -339,7 +347,7 @@ class Dashboard:
 
     @contextmanager
     def _busy(self, message: str) -> Iterator[None]:
-        controls = [self.upload, self.example, self.target, self.method, self.report_button]
+        controls = [self.upload, self.example, self.target, self.method]
         was_disabled = [c.disabled for c in controls]
         self.status.value = (f'<div class="rx-busy rx-busy-indicator" role="status">⏳ {html.escape(message)}'
                              " please wait.</div>")
@@ -376,15 +384,17 @@ class Dashboard:
         self.overlay.show(b"", "")
         self.original_caption.value = self.overlay_caption.value = self.colourbar.value = ""
         self.probabilities.value = self.report_link.value = ""
-        self.report_button.disabled = True
+        if self._report_timer is not None:
+            self._report_timer.cancel()
+            self._report_timer = None
 
     def _show_method_note(self) -> None:
         """What the chosen method does and, from the model card, whether it passed the trust checks."""
         method = self.method.value
         note = html.escape(DESCRIPTIONS[method])
-        checks = self.classifier.card.extra.get("explanation_checks", {}).get("methods", {}).get(method)
-        if checks:
-            failed = [CHECK_NAMES[k] for k, ok in checks["passes"].items() if not ok]
+        failed = self.classifier.card.failed_checks(method)
+        if failed is not None:
+            failed = [CHECK_NAMES[check] for check in failed]
             verdict = ("passed every check" if not failed else
                        "<b>failed</b> " + ", ".join(failed) + ": read its map with care")
             note += f'<br><span class="rx-trust">On the test images this method {verdict}' \
