@@ -156,7 +156,9 @@ def _cmd_explain_eval(args: argparse.Namespace) -> int:
 def _cmd_train(args: argparse.Namespace) -> int:
     from .train import TrainConfig, train
 
-    config = TrainConfig(epochs=args.epochs, input_size=args.input_size, seed=args.seed, limit=args.limit)
+    config = TrainConfig(epochs=args.epochs, input_size=args.input_size, seed=args.seed, limit=args.limit,
+                         reframe_variants=args.reframe_variants, reframe_cut=args.reframe_cut,
+                         reframe_pad=args.reframe_pad)
     command = "rxviz " + " ".join(shlex.quote(a) for a in args.argv)
     train(Path(args.data), Path(args.out), config, command=command)
     return 0
@@ -284,6 +286,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="models", help="output folder (default: %(default)s)")
     p.add_argument("--epochs", type=int, default=TrainConfig.epochs)
     p.add_argument("--input-size", type=int, default=TrainConfig.input_size)
+    p.add_argument("--reframe-variants", type=int, default=TrainConfig.reframe_variants,
+                   help="random collimations kept per training image (default: %(default)s)")
+    p.add_argument("--reframe-cut", type=float, default=TrainConfig.reframe_cut,
+                   help="largest share of the height cut at top or bottom (default: %(default)s)")
+    p.add_argument("--reframe-pad", type=float, default=TrainConfig.reframe_pad,
+                   help="largest share of the height added at top or bottom (default: %(default)s)")
     p.add_argument("--seed", type=int, default=TrainConfig.seed)
     p.add_argument("--limit", type=int, default=None, help="use only N training images (smoke test)")
     p.set_defaults(func=_cmd_train)
