@@ -29,6 +29,10 @@ ExplainFn = Callable[["keras.Model", np.ndarray, int, str], np.ndarray]
 METHODS: dict[str, ExplainFn] = {}
 #: name -> one line for menus and ``--help``.
 DESCRIPTIONS: dict[str, str] = {}
+#: Methods that draw the same map on a network whose CAM layer is followed only by global average
+#: pooling and one dense layer, as rxviz's is: the gradient is then constant over each feature
+#: map, and both reduce to the positively weighted channels' sum (tests/test_trust.py checks it).
+SAME_MAP: dict[str, str] = {"gradcam++": "layercam", "layercam": "gradcam++"}
 
 
 def register(name: str, description: str) -> Callable[[ExplainFn], ExplainFn]:

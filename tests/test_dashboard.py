@@ -257,3 +257,10 @@ def test_report_names_a_method_that_failed_its_checks(classifier):
     assert "SmoothGrad failed the weight-randomisation sanity check" in method_warning(failing, "smoothgrad")
     assert method_warning(failing, "gradcam") == ""  # no record, no warning
     assert failing.display_names["BACTERIAL"] == "Bacterial pneumonia"
+
+
+def test_method_note_says_which_methods_draw_the_same_map(app):
+    app.method.value = "layercam"
+    assert "same map as Grad-CAM++" in app.method_note.value
+    app.method.value = "scorecam"
+    assert "same map" not in app.method_note.value

@@ -146,3 +146,14 @@ def test_gradcam_fast_path_equals_the_gradient_computation(classifier, test_samp
             library = np.asarray(explain_module._cam("gradcam", model, batch, target, layer))[0]
             assert np.corrcoef(fast.ravel(), library.ravel())[0, 1] > 0.999
             assert np.abs(fast - library).max() < 0.02
+
+
+def test_methods_said_to_draw_the_same_map_do(classifier, test_samples):
+    """The dashboard tells users that these methods coincide on this model: it must stay true."""
+    model, layer = classifier.model, classifier.card.cam_layer
+    for name in ("NORMAL", "VIRAL"):
+        batch = classifier.inputs([load_image(next(s.path for s in test_samples if s.class_name == name))])
+        for method, twin in explain_module.SAME_MAP.items():
+            for target in range(3):
+                a, b = (explain_module.explain(model, batch, target, layer, m) for m in (method, twin))
+                assert np.abs(a - b).max() < 1e-3, (method, twin, target)

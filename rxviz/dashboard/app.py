@@ -19,7 +19,7 @@ import numpy as np
 
 from ..api import Classifier, Result
 from ..checks import CHECK_NAMES
-from ..explain import DESCRIPTIONS
+from ..explain import DESCRIPTIONS, SAME_MAP
 from ..io import ImageSource, InputError
 from ..overlay import COLORMAPS, DEFAULT_COLORMAP, colour_stops, draw_outline, fit_within, overlay
 from ..report import DISCLAIMER, HEATMAP_NOTE, UNUSUAL_WARNING, png_bytes, report_png
@@ -392,6 +392,9 @@ class Dashboard:
         """What the chosen method does and, from the model card, whether it passed the trust checks."""
         method = self.method.value
         note = html.escape(DESCRIPTIONS[method])
+        if method in SAME_MAP:
+            twin = DESCRIPTIONS[SAME_MAP[method]].split(":")[0]
+            note += f'<br><span class="rx-same-map">On this model it draws the same map as {html.escape(twin)}.</span>'
         failed = self.classifier.card.failed_checks(method)
         if failed is not None:
             failed = [CHECK_NAMES[check] for check in failed]
