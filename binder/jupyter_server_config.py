@@ -27,3 +27,8 @@ c.MappingKernelManager.cull_connected = False
 # When many pages open at once on few cores, the notebook's output may take long to arrive:
 # wait up to 2 minutes for it instead of 4 s.
 c.VoilaExecutor.iopub_timeout = 120
+
+# The loading screen names the app and carries the disclaimer: the page template in
+# binder/share/jupyter/voila/templates/rxviz, found through JUPYTER_PATH by dashboard.sh and
+# copied to ~/.local/share/jupyter by postBuild.
+c.VoilaConfiguration.template = "rxviz"

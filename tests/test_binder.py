@@ -70,6 +70,7 @@ def test_binder_launch_examples_big_upload_and_no_leaked_kernels(binder, browser
     timings: dict = {}
     page = _open(browser, port, token, timings, "first usable page (s)")
     assert "not a diagnostic device" in page.title()
+    assert "classifier is starting" in page.content()  # the loading screen names the app (and disclaims)
 
     # the bundled examples fill the menu on Binder, where there is no dataset
     options = [o.replace("\xa0", " ") for o in page.locator(".rx-example select option").all_inner_texts()]

@@ -149,6 +149,7 @@ def test_projector_layout_teaching_mode_and_accessibility(voila_url, browser):
     page.goto(voila_url, timeout=120_000)
     page.locator(".rx-upload").wait_for(state="visible", timeout=180_000)
     assert page.title().startswith("rxviz") and "not a diagnostic device" in page.title()
+    assert "classifier is starting" in page.content()  # the loading screen's name and disclaimer
     assert page.locator(".rx-upload").get_attribute("title") == "Upload a chest radiograph: JPEG, PNG or DICOM"
 
     page.locator(".rx-example select").select_option(index=3)
@@ -170,6 +171,7 @@ def test_projector_layout_teaching_mode_and_accessibility(voila_url, browser):
     page.locator(".rx-teaching input[type=checkbox]").check()
     page.locator(".rx-example select").select_option(index=5)
     page.locator(".rx-question-box").wait_for(state="visible", timeout=60_000)
+    page.locator(".rx-caption", has_text="Example 5").wait_for(timeout=60_000)
     assert page.locator(".rx-overlay img").is_hidden() and page.locator(".rx-label").is_hidden()
     assert page.locator(".rx-truth").count() == 0
     page.screenshot(path=str(ARTIFACTS / "dashboard-teaching-question.png"))

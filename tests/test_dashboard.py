@@ -264,3 +264,15 @@ def test_method_note_says_which_methods_draw_the_same_map(app):
     assert "same map as Grad-CAM++" in app.method_note.value
     app.method.value = "scorecam"
     assert "same map" not in app.method_note.value
+
+
+def test_teaching_mode_never_sends_the_answer_to_a_visible_panel(classifier):
+    """Every update of the heatmap or the probabilities reaches the page while they are hidden."""
+    app = Dashboard(classifier, examples=find_examples(BUNDLED_EXAMPLES))
+    app.example.value = str(app.examples[0].path)  # an answer on screen, then teaching mode
+    app.teaching.switch.value = True
+    seen = []
+    app.overlay.observe(lambda _: seen.append(app.overlay_column.layout.display), "value")
+    app.probabilities.observe(lambda _: seen.append(app.answer.layout.display), "value")
+    app.example.value = str(app.examples[1].path)
+    assert seen and set(seen) == {"none"}

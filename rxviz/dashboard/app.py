@@ -200,6 +200,7 @@ class Dashboard:
             return
         self.source_name, self.true_class = name, true_class
         self.teaching.new_image()
+        self._show_answer()  # in teaching mode, hide the answer before any of it reaches the page
         self._set_result(result)
         height, width = result.image.shape
         self.original.show(png_bytes(result.image, DISPLAY_SIDE), f"Chest radiograph {name}, {width} by {height} pixels")
