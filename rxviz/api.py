@@ -19,6 +19,7 @@ from .card import ModelCard, load_card
 from .explain import explain
 from .io import ImageSource, load_image
 from .lungs import describe_heat, lung_box, lung_focus, lung_mask, lung_zones
+from .metrics import with_temperature
 from .model import load_model, predict_proba, predict_with_features
 from .ood import OODDetector
 from .overlay import DEFAULT_COLORMAP, draw_outline, overlay
@@ -131,9 +132,16 @@ class Classifier:
         boxes = [self.box(image) for image in images] if boxes is None else boxes
         return np.stack([to_model_input(image, self.card.input_size, box) for image, box in zip(images, boxes)])
 
+    @property
+    def temperature(self) -> float:
+        """The card's temperature (1: none): fitted by ``rxviz evaluate --calibrate-half`` on
+        half of the test folder's patients, it softens the answers the test folder's shift
+        makes over-confident."""
+        return float(self.card.extra.get("temperature", 1.0))
+
     def probabilities(self, images: Sequence[np.ndarray]) -> np.ndarray:
         """Class probabilities (N, classes) for grayscale images in [0, 1]."""
-        return predict_proba(self.model, self.inputs(images))
+        return with_temperature(predict_proba(self.model, self.inputs(images)), self.temperature)
 
     def heatmap(self, image: np.ndarray, target: Target, method: str = "gradcam",
                 box: Box | None = None) -> np.ndarray:
@@ -158,7 +166,7 @@ class Classifier:
         else:
             probs, features = predict_with_features(self.model, self.inputs([gray], [box]), self.ood.feature_layer)
             probs, ood_score = probs[0], float(self.ood.scores(features)[0])
-        probs = probs / probs.sum()
+        probs = with_temperature(probs, self.temperature)
         label = self.class_names[int(probs.argmax())]
         explained = label if target is None else self.class_names[self.class_index(target)]
         heatmap = None if method is None else self.heatmap(gray, explained, method, box)

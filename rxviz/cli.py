@@ -65,12 +65,19 @@ def _finite(value: float | None) -> float | None:
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from .api import Classifier
-    from .evaluate import evaluate_folder, format_report, plot_calibration, write_card
+    from .evaluate import calibrate_on_half, evaluate_folder, format_report, plot_calibration, write_card
 
     classifier = Classifier.load(args.model_dir)
-    report = evaluate_folder(Path(args.folder), classifier, show_progress=not args.quiet)
+    sections: dict = {}
+    if args.calibrate_half:
+        temperature, report = calibrate_on_half(Path(args.folder), classifier, show_progress=not args.quiet)
+        sections["temperature"] = temperature
+        print(f"temperature {temperature:.3f}, fitted on {report['half']['calibration_images']} images of half the"
+              f" patients; figures below: the other {report['half']['report_images']} images", file=sys.stderr)
+    else:
+        report = evaluate_folder(Path(args.folder), classifier, show_progress=not args.quiet)
     print(json.dumps(report, indent=2) if args.json else format_report(report))
-    sections = {"test_metrics": report}
+    sections["test_metrics"] = report
     if args.calibration_plot:
         plot_calibration(report, f"{classifier.card.name} {classifier.card.version}, {report['n_images']} images"
                          ).savefig(args.calibration_plot)
@@ -257,7 +264,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("folder", metavar="DIR", help="folder holding NORMAL/ and PNEUMONIA/")
     p.add_argument("--json", action="store_true", help="print the metrics as JSON")
     p.add_argument("--calibration-plot", metavar="PNG", help="write a reliability diagram here")
-    p.add_argument("--write-card", action="store_true", help="store them as the model card's test metrics")
+    p.add_argument("--calibrate-half", action="store_true",
+                   help="split DIR by patient, fit the temperature on one half, report only the other")
+    p.add_argument("--write-card", action="store_true",
+                   help="store them as the model card's test metrics (and the temperature)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_evaluate)
 

@@ -60,6 +60,23 @@ def expected_calibration_error(bins: list[dict[str, float]]) -> float:
     return float(sum(b["n"] * abs(b["accuracy"] - b["confidence"]) for b in bins) / max(total, 1))
 
 
+def with_temperature(probabilities: np.ndarray, temperature: float) -> np.ndarray:
+    """Probabilities as if the network's logits had been divided by ``temperature`` (temperature
+    scaling, Guo et al. 2017): above 1 it softens over-confident answers. The top class of each
+    image never changes, so accuracy does not either."""
+    logits = np.log(np.clip(np.asarray(probabilities, np.float64), 1e-12, 1.0)) / temperature
+    exp = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return exp / exp.sum(axis=-1, keepdims=True)
+
+
+def fit_temperature(y_true: np.ndarray, probabilities: np.ndarray) -> float:
+    """The temperature in [1/4, 4] that minimises the negative log-likelihood of ``y_true``."""
+    labels = np.asarray(y_true)
+    grid = np.exp(np.linspace(np.log(0.25), np.log(4.0), 281))
+    nll = [-np.log(with_temperature(probabilities, t)[np.arange(len(labels)), labels] + 1e-12).mean() for t in grid]
+    return float(grid[int(np.argmin(nll))])
+
+
 def targets_met(figures: dict[str, float], targets: dict[str, tuple[float, bool]]) -> dict[str, bool]:
     """Per target name, whether ``figures`` meets it; a target is (threshold, higher is better)."""
     return {k: (figures[k] >= t if higher else figures[k] <= t) for k, (t, higher) in targets.items()}

@@ -97,3 +97,15 @@ def test_explain_eval_reports_and_writes_the_card(tmp_path, dataset):
     assert checks["n_images"] == 3 and set(checks["methods"]) == {"gradcam", "smoothgrad"}
     assert set(checks["methods"]["gradcam"]["passes"]) == {"deletion_beats_random", "insertion_beats_random", "sanity_check"}
     assert "## Explanation checks (3 images" in (model_dir / "MODEL_CARD.md").read_text()
+
+
+def test_evaluate_can_calibrate_on_one_half_and_report_the_other():
+    """--calibrate-half: the temperature comes from half the patients, the figures from the rest."""
+    from rxviz.examples import BUNDLED_EXAMPLES
+
+    run = rxviz("evaluate", str(BUNDLED_EXAMPLES), "--calibrate-half", "--json", "--quiet")
+    assert run.returncode == 0, run.stderr
+    report = json.loads(run.stdout)
+    half = report["half"]
+    assert half["calibration_images"] + half["report_images"] == 12 and report["n_images"] == half["report_images"]
+    assert 0.25 <= half["temperature"] <= 4 and f"temperature {half['temperature']:.3f}" in run.stderr

@@ -41,3 +41,20 @@ def test_expected_calibration_error_known_values():
     assert expected_calibration_error(bins) == pytest.approx((2 * 0.1 + 2 * 0.1) / 4)
     perfect = calibration_bins(np.array([0, 1]), np.array([[1.0, 0.0], [0.0, 1.0]]))
     assert expected_calibration_error(perfect) == 0.0
+
+
+def test_temperature_softens_overconfidence_without_changing_the_answer():
+    from rxviz.metrics import fit_temperature, with_temperature
+
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 3, 2000)
+    # a model right 70 % of the time that always says 95 %: over-confident
+    predicted = np.where(rng.random(2000) < 0.7, labels, (labels + 1) % 3)
+    probabilities = np.full((2000, 3), 0.025)
+    probabilities[np.arange(2000), predicted] = 0.95
+    temperature = fit_temperature(labels, probabilities)
+    softened = with_temperature(probabilities, temperature)
+    assert temperature > 1.5
+    assert (softened.argmax(axis=1) == predicted).all()
+    assert abs(softened.max(axis=1).mean() - 0.7) < 0.03  # confidence now matches accuracy
+    assert np.allclose(with_temperature(probabilities, 1.0), probabilities)
