@@ -92,12 +92,10 @@ def test_upload_explain_redraw_error_and_recover(voila_url, browser, xray_paths)
     page.screenshot(path=str(ARTIFACTS / "dashboard-lungs.png"), full_page=True)
 
     before = _overlay_src(page)
-    readout = page.locator(".rx-opacity .widget-readout")
+    field = page.get_by_role("spinbutton", name="Opacity:")  # the labelled field beside the slider
     start = time.perf_counter()
-    readout.click()
-    page.keyboard.press("Control+A")
-    page.keyboard.type("0.9")
-    page.keyboard.press("Enter")
+    field.fill("0.9")
+    field.press("Enter")
     page.wait_for_function(f"() => document.querySelector('.rx-overlay img').src !== {json.dumps(before)}", timeout=30_000)
     timings["opacity redraw (s)"] = time.perf_counter() - start
     assert _overlay_src(page) != before
@@ -159,6 +157,7 @@ def test_projector_layout_teaching_mode_and_accessibility(voila_url, browser):
     assert "Chest radiograph" in page.locator(".rx-original img").get_attribute("alt")
     assert "of the heat is inside the lungs" in page.locator(".rx-overlay img").get_attribute("alt")
     assert page.locator(".rx-verdict[role=status]").count() == 1
+    assert page.get_by_role("spinbutton", name="Opacity:").count() == 1  # a named control for the opacity
     # one click downloads the report of the view on screen, rebuilt once the view settles
     link = page.locator("a.rx-save[download]")
     link.wait_for(timeout=30_000)

@@ -167,6 +167,7 @@ def _report_colours(png: bytes) -> int:
 def test_report_in_an_event_loop_is_rebuilt_once_the_view_settles(app, xray_paths):
     """In the kernel, the report is rebuilt REPORT_DELAY_S after the last change, not at each."""
     import asyncio
+    import threading
 
     from rxviz.dashboard import app as app_module
 
@@ -177,7 +178,10 @@ def test_report_in_an_event_loop_is_rebuilt_once_the_view_settles(app, xray_path
         assert "Preparing the report" in app.report_link.value
         await asyncio.sleep(app_module.REPORT_DELAY_S + 2.0)
 
-    asyncio.run(drag())
+    # in a thread of its own: Playwright's session-wide loop may be running in this one
+    worker = threading.Thread(target=asyncio.run, args=(drag(),))
+    worker.start()
+    worker.join()
     assert "base64," in app.report_link.value
 
 

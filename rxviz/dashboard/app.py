@@ -106,9 +106,14 @@ class Dashboard:
         self.method = widgets.Dropdown(
             options=[(text.split(":")[0], name) for name, text in DESCRIPTIONS.items()], description="Method:"
         )
-        self.opacity = widgets.FloatSlider(value=0.4, min=0.0, max=1.0, step=0.05, description="Opacity:",
-                                           readout_format=".2f", continuous_update=True,
-                                           tooltip="Opacity of the heatmap over the radiograph")
+        # the slider for the mouse; a labelled number field beside it for the keyboard and screen
+        # readers (ipywidgets gives a slider's handle no accessible name)
+        self.opacity = widgets.FloatSlider(value=0.4, min=0.0, max=1.0, step=0.05, readout=False,
+                                           continuous_update=True, tooltip="Opacity of the heatmap over the radiograph",
+                                           layout=widgets.Layout(width="9em"))
+        self.opacity_field = widgets.BoundedFloatText(value=0.4, min=0.0, max=1.0, step=0.05, description="Opacity:",
+                                                      layout=widgets.Layout(width="14em"))
+        widgets.link((self.opacity, "value"), (self.opacity_field, "value"))
         self.colormap = widgets.Dropdown(options=list(COLORMAPS), value=DEFAULT_COLORMAP, description="Colours:")
         self.outline = widgets.Checkbox(value=True, description="Lung outline", indent=True,
                                         tooltip="Draw the lung fields found by the lung segmenter")
@@ -125,7 +130,8 @@ class Dashboard:
         self.teaching = TeachingMode(self.display_names, on_reveal=self._reveal)
 
         for name, w in [("upload", self.upload), ("example", self.example), ("target", self.target),
-                        ("method", self.method), ("opacity", self.opacity), ("colormap", self.colormap),
+                        ("method", self.method), ("opacity", self.opacity), ("opacity-field", self.opacity_field),
+                        ("colormap", self.colormap),
                         ("outline", self.outline), ("colourbar", self.colourbar),
                         ("status", self.status), ("original", self.original), ("overlay", self.overlay),
                         ("probabilities", self.probabilities), ("report", self.report_link)]:
@@ -158,7 +164,8 @@ class Dashboard:
         )
         controls = widgets.VBox([
             widgets.HTML("<b>Heatmap</b>"), self.target, self.method, self.method_note,
-            self.opacity, self.colormap, self.outline, widgets.HTML("<br>"), self.report_link,
+            widgets.HBox([self.opacity_field, self.opacity], layout=widgets.Layout(align_items="center")),
+            self.colormap, self.outline, widgets.HTML("<br>"), self.report_link,
         ])
         # beside the pictures from 1024 px up: the busy state, the answer and the heatmap's controls
         self.answer = widgets.VBox([self.probabilities, controls])  # what teaching mode holds back
