@@ -238,7 +238,8 @@ def render_card(card: dict[str, Any]) -> str:
         if half:
             out += [f"The test folder's images come from another period and framing than the training folder's, so the"
                     f" answers' confidence is corrected there: the probabilities are temperature-scaled (Guo et al."
-                    f" 2017) with T = {half['temperature']:.2f}, fitted on the other half of the test folder's patients"
+                    f" 2017) with T = {half['temperature']:.2f}, chosen for the lowest ECE on the other half of"
+                    " the test folder's patients"
                     f" ({half['calibration_images']} images; ECE there {half['calibration_half_ece']['before']:.3f}"
                     f" before, {half['calibration_half_ece']['after']:.3f} after), which is not reported. The top"
                     " class, and so every accuracy figure, does not depend on the temperature.", ""]
@@ -280,6 +281,7 @@ def render_card(card: dict[str, Any]) -> str:
                     f" {_pct(checks['lung_area'])} of the image on average. {checks.get('lung_mask_note', '')}", ""]
     if card.get("notes"):
         out += ["## Notes", ""] + [f"- {note}" for note in card["notes"]] + [""]
-    out += ["Regenerate this file with `rxviz evaluate ../shared/data/chest_xray/test --write-card` and",
+    out += ["Regenerate this file with `rxviz evaluate ../shared/data/chest_xray/test --calibrate-half --write-card"
+            " --calibration-plot docs/figures/calibration.png` and",
             "`rxviz explain-eval ../shared/data/chest_xray/test --n 100 --write-card`.", ""]
     return "\n".join(out)

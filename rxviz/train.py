@@ -55,7 +55,7 @@ class TrainConfig:
     validation_fraction: float = 0.12  # random patients of the rest
     shift_fraction: float = 0.12  # lowest patient IDs of each series: checkpoint selection
     lung_crop_margin: float | None = 0.1  # frame on the lungs' box widened by this; None: whole image
-    reframe_variants: int = 2  # per training image, this many copies with a random collimation:
+    reframe_variants: int = 0  # per training image, this many copies with a random collimation:
     reframe_cut: float = 0.15  # ... top and bottom each cut by up to this share of the height
     reframe_pad: float = 0.10  # ... or grown by up to this share, repeating the edge rows
     seed: int = 1234
@@ -81,7 +81,8 @@ def load_training_arrays(samples: list[Sample], config: TrainConfig) -> tuple[np
     rng = np.random.default_rng(config.seed)
 
     def framings(image: np.ndarray) -> np.ndarray:
-        variants = [image] + [random_reframe(image, rng, config.reframe_cut, config.reframe_pad) for _ in range(config.reframe_variants)]
+        variants = [image] + [random_reframe(image, rng, config.reframe_cut, config.reframe_pad)
+                              for _ in range(config.reframe_variants)]
         return np.stack([framed_input(v, config) for v in variants])
 
     images = np.stack([framings(load_image(s.path)) for s in progress(samples, len(samples), "framing training images")])
