@@ -49,9 +49,10 @@ def classifier():
     return Classifier.load()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    """Debian's Chromium, headless, driven by Playwright."""
+    """Debian's Chromium, headless, driven by Playwright; one per test module, since Playwright's
+    event loop runs for as long as it is open and later tests call asyncio.run()."""
     from dashboard_server import CHROMIUM, CHROMIUM_FLAGS
 
     _require(Path(CHROMIUM).exists(), "Debian's chromium is not installed (apt-get install chromium)")
