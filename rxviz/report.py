@@ -98,8 +98,10 @@ def report_png(result: Result, card: ModelCard, alpha: float = 0.4, colormap: st
     footer = figure.add_subplot(grid[2, :])
     footer.axis("off")
     footer.text(0, 1.0, DISCLAIMER, fontsize=11, weight="bold", va="top", color="#8b0000")
-    warnings = ([method_warning(card, result.method)] if method_warning(card, result.method) else []) + (
-        ["Warning: " + UNUSUAL_WARNING.replace(" It is shown greyed out.", "")] if result.unusual else [])
+    warnings = [method_warning(card, result.method)]
+    if result.unusual:
+        warnings.append("Warning: " + UNUSUAL_WARNING.replace(" It is shown greyed out.", ""))
+    warnings = [w for w in warnings if w]
     if warnings:
         figure.text(0.5, 0.93, textwrap.fill("  ".join(warnings), 150), ha="center", va="top", fontsize=10.5,
                     weight="bold", color="#8a6d00")

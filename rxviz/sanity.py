@@ -51,14 +51,11 @@ def randomised(model: keras.Model, layers: list[str], seed: int = 0) -> keras.Mo
     copy = keras.models.clone_model(model)
     copy.set_weights(model.get_weights())
     for offset, name in enumerate(layers):
-        _randomise(copy.get_layer(name), seed + offset)
+        layer = copy.get_layer(name)
+        fresh = [keras.initializers.GlorotUniform(seed=seed + offset)(w.shape).numpy()
+                 if w.ndim > 1 else np.zeros(w.shape, np.float32) for w in layer.get_weights()]
+        layer.set_weights(fresh)
     return copy
-
-
-def _randomise(layer: keras.layers.Layer, seed: int) -> None:
-    """Glorot-uniform kernels and zero biases for ``layer``, in place."""
-    layer.set_weights([keras.initializers.GlorotUniform(seed=seed)(w.shape).numpy()
-                       if w.ndim > 1 else np.zeros(w.shape, np.float32) for w in layer.get_weights()])
 
 
 def spearman(a: np.ndarray, b: np.ndarray) -> float:
