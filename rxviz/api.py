@@ -3,6 +3,10 @@
 A :class:`Classifier` ties one trained model to its card; :func:`analyze` uses the bundled one,
 loaded once per process. Data flows one way: io -> preprocess -> model (+ ood) -> explain (+ lungs)
 -> overlay.
+
+One forward pass of the model's ONNX copy (:mod:`rxviz.runtime`) gives the probabilities, the
+out-of-distribution features and the class activation maps Grad-CAM is read from; TensorFlow is
+imported only when another explanation method is asked for.
 """
 
 from __future__ import annotations
@@ -10,20 +14,23 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Sequence, Union
+from typing import TYPE_CHECKING, Sequence, Union
 
 import cv2
 import numpy as np
 
 from .card import ModelCard, load_card
-from .explain import explain
+from .explain import class_activation_map, explain
 from .io import ImageSource, load_image
 from .lungs import describe_heat, lung_box, lung_focus, lung_mask, lung_zones
 from .metrics import with_temperature
-from .model import load_model, predict_proba, predict_with_features
 from .ood import OODDetector
 from .overlay import DEFAULT_COLORMAP, draw_outline, overlay
 from .preprocess import Box, to_model_input, uncrop
+from .runtime import Net, load_net
+
+if TYPE_CHECKING:
+    import keras
 
 Target = Union[str, int, None]
 
@@ -100,14 +107,28 @@ class Classifier:
 
     def __init__(self, card: ModelCard):
         self.card = card
-        self.model = load_model(card.model_path)
         entry = card.extra.get("ood")
         self.ood = OODDetector.load(card.directory, entry) if entry else None
+        #: the model as one forward pass: ONNX copy unless RXVIZ_RUNTIME=keras (:mod:`rxviz.runtime`)
+        self.net: Net = load_net(card.directory, card.extra.get("runtime"), self._keras_net)
 
     @classmethod
     def load(cls, model_dir: Path | str | None = None) -> "Classifier":
         """The classifier in ``model_dir`` (default: the bundled model), loaded once per process."""
         return _cached_classifier(Path(model_dir).resolve() if model_dir is not None else None)
+
+    @cached_property
+    def model(self) -> keras.Model:
+        """The Keras model, loaded (and TensorFlow imported) on first use: the gradient-based
+        explanation methods, the trust checks and training need it; a plain analysis does not."""
+        from .model import load_model
+
+        return load_model(self.card.model_path)
+
+    def _keras_net(self) -> Net:
+        from .model import KerasNet, analysis_model
+
+        return KerasNet(analysis_model(self.model, self.card.cam_layer, self.ood.feature_layer if self.ood else None))
 
     @property
     def class_names(self) -> tuple[str, ...]:
@@ -120,6 +141,11 @@ class Classifier:
         if isinstance(target, str) and target.upper() in self.class_names:
             return self.class_names.index(target.upper())
         raise ValueError(f"unknown class {target!r}; choose from {', '.join(self.class_names)}")
+
+    def needs_tensorflow(self, method: str | None) -> bool:
+        """True when ``method`` runs on the Keras model (TensorFlow is imported on first use, a few
+        seconds), False when it is read from the forward pass (Grad-CAM on a CAM network)."""
+        return method is not None and not (method == "gradcam" and "class_maps" in self.net.output_names)
 
     def box(self, image: np.ndarray, mask: np.ndarray | None = None) -> Box | None:
         """The part of ``image`` the model sees: the lungs' box widened by the card's margin for a
@@ -141,13 +167,23 @@ class Classifier:
 
     def probabilities(self, images: Sequence[np.ndarray]) -> np.ndarray:
         """Class probabilities (N, classes) for grayscale images in [0, 1]."""
-        return with_temperature(predict_proba(self.model, self.inputs(images)), self.temperature)
+        return self._probabilities(self.net(self.inputs(images)))
 
-    def heatmap(self, image: np.ndarray, target: Target, method: str = "gradcam",
-                box: Box | None = None) -> np.ndarray:
+    def _probabilities(self, outputs: dict[str, np.ndarray]) -> np.ndarray:
+        return with_temperature(outputs["probabilities"].astype(np.float64), self.temperature)
+
+    def heatmap(self, image: np.ndarray, target: Target, method: str = "gradcam", box: Box | None = None,
+                outputs: dict[str, np.ndarray] | None = None) -> np.ndarray:
         """Heatmap of ``method`` for class ``target`` at the image's own resolution. ``box`` is
-        the part of the image the model saw (:meth:`box`); outside it the map is 0."""
-        small = explain(self.model, self.inputs([image], [box]), self.class_index(target), self.card.cam_layer, method)
+        the part of the image the model saw (:meth:`box`); outside it the map is 0. ``outputs``:
+        the forward pass over that input, if already run (Grad-CAM is read from it)."""
+        batch = self.inputs([image], [box])
+        index = self.class_index(target)
+        if self.needs_tensorflow(method):
+            small = explain(self.model, batch, index, self.card.cam_layer, method)
+        else:
+            class_maps = (outputs if outputs is not None else self.net(batch))["class_maps"]
+            small = class_activation_map(class_maps[0, ..., index], batch.shape[1:3])
         height, width = image.shape
         top, bottom, left, right = box or (0, height, 0, width)
         in_box = cv2.resize(small, (right - left, bottom - top), interpolation=cv2.INTER_LINEAR)
@@ -160,16 +196,12 @@ class Classifier:
         needs_lungs = method is not None or self.card.lung_crop_margin is not None
         mask = lung_mask(gray) if needs_lungs else None
         box = self.box(gray, mask)
-        ood_score = None
-        if self.ood is None:
-            probs = predict_proba(self.model, self.inputs([gray], [box]))[0]
-        else:
-            probs, features = predict_with_features(self.model, self.inputs([gray], [box]), self.ood.feature_layer)
-            probs, ood_score = probs[0], float(self.ood.scores(features)[0])
-        probs = with_temperature(probs, self.temperature)
+        outputs = self.net(self.inputs([gray], [box]))
+        probs = self._probabilities(outputs)[0]
+        ood_score = None if self.ood is None else float(self.ood.scores(outputs["pooled"])[0])
         label = self.class_names[int(probs.argmax())]
         explained = label if target is None else self.class_names[self.class_index(target)]
-        heatmap = None if method is None else self.heatmap(gray, explained, method, box)
+        heatmap = None if method is None else self.heatmap(gray, explained, method, box, outputs)
         result = Result(
             label=label,
             probabilities={name: float(p) for name, p in zip(self.class_names, probs)},

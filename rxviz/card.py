@@ -17,6 +17,10 @@ from typing import Any, Callable
 #: Where the bundled model lives unless ``RXVIZ_MODEL_DIR`` says otherwise.
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "models"
 CARD_FILE = "model_card.json"
+#: The trust checks ``rxviz explain-eval`` records per method (rxviz.checks.verdict), as they are
+#: named to users.
+CHECK_NAMES = {"deletion_beats_random": "the deletion test", "insertion_beats_random": "the insertion test",
+               "sanity_check": "the weight-randomisation sanity check"}
 
 
 @dataclass(frozen=True)

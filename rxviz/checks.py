@@ -88,11 +88,6 @@ def evaluate_explanations(classifier: Classifier, paths: Sequence[Path], methods
     return scores, mean_curves
 
 
-#: The checks :func:`verdict` makes, as they are named to users.
-CHECK_NAMES = {"deletion_beats_random": "the deletion test", "insertion_beats_random": "the insertion test",
-               "sanity_check": "the weight-randomisation sanity check"}
-
-
 def verdict(summary: dict[str, dict[str, float]]) -> dict[str, bool]:
     """Which checks a method passes, from its :meth:`MethodScores.summary`."""
     return {

@@ -1,4 +1,4 @@
-"""The ``rxviz`` command line: predict, evaluate, sanity, explain-eval, train and fit-ood.
+"""The ``rxviz`` command line: predict, evaluate, sanity, explain-eval, train, fit-ood and export.
 
 Errors a user can cause (a bad image, a missing folder) print one line on stderr and give a
 non-zero exit status; they never print a traceback.
@@ -161,7 +161,8 @@ def _cmd_explain_eval(args: argparse.Namespace) -> int:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from .train import TrainConfig, train
+    from .configs import TrainConfig
+    from .train import train
 
     config = TrainConfig(epochs=args.epochs, input_size=args.input_size, seed=args.seed, limit=args.limit,
                          reframe_variants=args.reframe_variants, reframe_cut=args.reframe_cut,
@@ -172,7 +173,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _cmd_train_lungs(args: argparse.Namespace) -> int:
-    from .train_lungs import LungTrainConfig, train_lungs
+    from .configs import LungTrainConfig
+    from .train_lungs import train_lungs
 
     config = LungTrainConfig(epochs=args.epochs, seed=args.seed, limit=args.limit)
     command = "rxviz " + " ".join(shlex.quote(a) for a in args.argv)
@@ -234,13 +236,25 @@ def _cmd_fit_ood(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_export(args: argparse.Namespace) -> int:
+    from .card import model_dir
+    from .export import export_classifier, export_segmenter
+    from .lungs import lung_model_dir
+
+    for folder, export in ((Path(args.model_dir) if args.model_dir else model_dir(), export_classifier),
+                           (Path(args.lung_model_dir) if args.lung_model_dir else lung_model_dir(), export_segmenter)):
+        entry = export(folder)
+        print(f"{folder / entry['file']}: outputs {', '.join(entry['outputs'])}; largest difference from"
+              f" {entry['source']} {max(entry['max_abs_difference'].values()):.1e}; sha256 {entry['sha256'][:16]}…")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .data import data_dir
     from .explain import METHODS
     from .overlay import COLORMAPS, DEFAULT_COLORMAP
     from .lung_data import lung_data_dir
-    from .train import TrainConfig
-    from .train_lungs import LungTrainConfig
+    from .configs import LungTrainConfig, TrainConfig
 
     parser = argparse.ArgumentParser(
         prog="rxviz",
@@ -329,6 +343,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("fit-ood", help="fit the not-a-chest-X-ray detector of a trained model")
     p.add_argument("--data", default=str(data_dir()), help="dataset root holding train/ (default: %(default)s)")
     p.set_defaults(func=_cmd_fit_ood)
+
+    p = commands.add_parser("export", help="write the ONNX copies of the classifier and the lung segmenter the light"
+                            " path runs (needs the export extra)")
+    p.add_argument("--lung-model-dir", default=None, help="segmenter folder (default: the bundled one)")
+    p.set_defaults(func=_cmd_export)
 
     for sub in commands.choices.values():
         if sub.prog.split()[-1] not in ("train", "train-lungs", "lungs-eval"):

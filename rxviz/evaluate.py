@@ -22,6 +22,7 @@ from .framing import flip_shares, framing_labels
 from .io import load_image
 from .metrics import (calibration_bins, classification_report, expected_calibration_error, fit_temperature,
                       targets_met, with_temperature)
+from .runtime import card_lines
 
 T = TypeVar("T")
 
@@ -279,9 +280,10 @@ def render_card(card: dict[str, Any]) -> str:
             )
         out += ["", f"Lung focus: share of the map inside the lung fields, which cover"
                     f" {_pct(checks['lung_area'])} of the image on average. {checks.get('lung_mask_note', '')}", ""]
+    out += card_lines(card.get("runtime"))
     if card.get("notes"):
         out += ["## Notes", ""] + [f"- {note}" for note in card["notes"]] + [""]
     out += ["Regenerate this file with `rxviz evaluate ../shared/data/chest_xray/test --calibrate-half --write-card"
-            " --calibration-plot docs/figures/calibration.png` and",
-            "`rxviz explain-eval ../shared/data/chest_xray/test --n 100 --write-card`.", ""]
+            " --calibration-plot docs/figures/calibration.png`,",
+            "`rxviz explain-eval ../shared/data/chest_xray/test --n 100 --write-card` and `rxviz export`.", ""]
     return "\n".join(out)

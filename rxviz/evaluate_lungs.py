@@ -26,6 +26,7 @@ from .lung_data import TRAIN_SOURCES, MaskedImage, list_masked, split_by_group
 from .lungs import LungSegmenter, dice
 from .metrics import targets_met
 from .overlay import draw_outline
+from .runtime import card_lines
 
 #: (figure, threshold, higher is better) for each target.
 TARGETS: dict[str, tuple[float, bool]] = {
@@ -205,5 +206,7 @@ def render_lung_card(card: dict[str, Any]) -> str:
         if evaluation.get("pediatric_check"):
             out += [f"- Pediatric check by eye: {evaluation['pediatric_check']}"]
         out.append("")
-    out += ["Regenerate with `rxviz train-lungs` (training) and `rxviz lungs-eval --write-card` (figures).", ""]
+    out += card_lines(card.get("runtime"))
+    out += ["Regenerate with `rxviz train-lungs` (training), `rxviz lungs-eval --write-card` (figures) and"
+            " `rxviz export` (ONNX copy).", ""]
     return "\n".join(out)

@@ -87,39 +87,35 @@ def _cam(kind: str, model: keras.Model, batch: np.ndarray, class_index: int, lay
     )
 
 
-def cam_head(model: keras.Model, layer: str) -> keras.layers.Layer | None:
-    """The dense layer when only global average pooling, dropout and that one dense layer follow
-    ``layer``: then Grad-CAM's channel weights are that layer's weights divided by the grid size,
-    whatever the input, and Grad-CAM equals CAM (Zhou et al. 2016). None for any other network."""
-    import keras
-
-    names = [l.name for l in model.layers]
-    after = model.layers[names.index(layer) + 1:]
-    kinds = [type(l) for l in after if not isinstance(l, keras.layers.Dropout)]
-    if kinds == [keras.layers.GlobalAveragePooling2D, keras.layers.Dense]:
-        return after[-1]
-    return None
-
-
-def _class_activation_map(model: keras.Model, batch: np.ndarray, class_index: int, layer: str, head) -> np.ndarray:
-    """Grad-CAM from one forward pass: ReLU of the feature maps weighted by the dense weights,
-    upsampled (bilinear, corners aligned) and scaled to [0, 1] exactly as tf-keras-vis does."""
-    from scipy.ndimage import zoom
-
-    from .model import predict_with_features
-
-    _, features = predict_with_features(model, batch, layer)
-    cam = np.maximum(features[0] @ np.asarray(head.kernel)[:, class_index], 0.0)
-    cam = zoom(cam, (batch.shape[1] / cam.shape[0], batch.shape[2] / cam.shape[1]), order=1)
+def class_activation_map(class_map: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Grad-CAM from a class's activation map (h, w), the last feature maps times that class's
+    dense weights: its ReLU upsampled to ``size`` (bilinear, corners aligned) and scaled to
+    [0, 1], exactly as tf-keras-vis does. Shared by the Keras and the ONNX path."""
+    cam = np.maximum(np.asarray(class_map, dtype=np.float64), 0.0)
+    cam = _linear(size[0], cam.shape[0]) @ cam @ _linear(size[1], cam.shape[1]).T
     low, high = cam.min(), cam.max()
     return ((cam - low) / (high - low + 1e-7)).astype(np.float32)  # tf-keras-vis's normalize()
 
 
+def _linear(out: int, into: int) -> np.ndarray:
+    """(out, into) matrix of linear interpolation with the end points aligned (scipy's zoom, order 1)."""
+    position = np.linspace(0.0, into - 1, out) if out > 1 else np.zeros(1)
+    low = np.minimum(np.floor(position).astype(int), into - 1)
+    high = np.minimum(low + 1, into - 1)
+    weights = np.zeros((out, into))
+    np.add.at(weights, (np.arange(out), low), 1.0 - (position - low))
+    np.add.at(weights, (np.arange(out), high), position - low)
+    return weights
+
+
 @register("gradcam", "Grad-CAM: feature maps weighted by their mean gradient (Selvaraju et al. 2017)")
 def gradcam(model: keras.Model, batch: np.ndarray, class_index: int, layer: str) -> np.ndarray:
+    from .model import cam_head, predict_with_features
+
     head = cam_head(model, layer)
     if head is not None:  # the fast path: no gradient needed on this kind of network
-        return _class_activation_map(model, batch, class_index, layer, head)
+        _, features = predict_with_features(model, batch, layer)
+        return class_activation_map(features[0] @ np.asarray(head.kernel)[:, class_index], batch.shape[1:3])
     return _cam("gradcam", model, batch, class_index, layer)
 
 

@@ -16,12 +16,17 @@ import json
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
 
 from .card import CARD_FILE, DEFAULT_MODEL_DIR
 from .preprocess import Box, box_around, to_model_input
+from .runtime import Net, load_net
+
+if TYPE_CHECKING:
+    import keras
 
 #: Where the segmenter lives unless ``RXVIZ_LUNG_MODEL_DIR`` says otherwise.
 DEFAULT_LUNG_MODEL_DIR = DEFAULT_MODEL_DIR / "lungs"
@@ -30,21 +35,22 @@ DEFAULT_LUNG_MODEL_DIR = DEFAULT_MODEL_DIR / "lungs"
 ZONES: tuple[str, ...] = ("right upper", "right middle", "right lower",
                           "left upper", "left middle", "left lower")
 OUTSIDE = "outside the lungs"
+#: Name of the segmenter's output (per-pixel lung probability) in both runtimes.
+LUNG_OUTPUT = "lungs"
 
 
 class LungSegmenter:
     """A segmentation network and its input size: image -> boolean lung mask."""
 
-    def __init__(self, model, input_size: int, threshold: float = 0.5, note: str = ""):
-        self.model, self.input_size, self.threshold = model, input_size, threshold
+    def __init__(self, net: Net, input_size: int, threshold: float = 0.5, note: str = ""):
+        self.net, self.input_size, self.threshold = net, input_size, threshold
         #: where the masks come from and how good they are, for model cards and reports
         self.note = note
 
     @classmethod
     def load(cls, directory: Path) -> "LungSegmenter":
-        """The segmenter described by ``directory/model_card.json``."""
-        from .model import load_model
-
+        """The segmenter described by ``directory/model_card.json``: its ONNX copy unless
+        ``RXVIZ_RUNTIME=keras`` (:mod:`rxviz.runtime`)."""
         path = Path(directory) / CARD_FILE
         if not path.is_file():
             raise FileNotFoundError(f"no lung segmenter card at {path}; train one with `rxviz train-lungs`")
@@ -53,21 +59,40 @@ class LungSegmenter:
         held_out = card.get("evaluation", {}).get("headline", {}).get("held-out median Dice")
         if held_out:
             note += f", median Dice {held_out:.3f} on held-out hand-drawn masks"
-        return cls(load_model(Path(directory) / card["model_file"]), int(card["input_size"]),
-                   float(card["threshold"]), note + ".")
+
+        def keras_net() -> Net:
+            from .model import load_model
+
+            return keras_segmenter(load_model(Path(directory) / card["model_file"]))
+
+        return cls(load_net(directory, card.get("runtime"), keras_net), int(card["input_size"]), float(card["threshold"]), note + ".")
 
     def probabilities(self, image: np.ndarray) -> np.ndarray:
         """Per-pixel lung probability at the network's input size."""
-        from .model import traced
-
         batch = to_model_input(image, self.input_size)[np.newaxis]
-        return np.asarray(traced(self.model)(batch))[0, ..., 0]
+        return self.net(batch)[LUNG_OUTPUT][0, ..., 0]
 
     def mask(self, image: np.ndarray) -> np.ndarray:
         """Boolean lung mask at the image's own resolution, cleaned of specks and holes."""
         height, width = image.shape
         probability = cv2.resize(self.probabilities(image), (width, height), interpolation=cv2.INTER_LINEAR)
         return _clean(probability > self.threshold)
+
+
+def segmenter_model(model: "keras.Model") -> "keras.Model":
+    """The Keras segmenter with its output named :data:`LUNG_OUTPUT`, as ``rxviz export`` writes it."""
+    import keras
+
+    named = keras.Model(model.inputs[0], {LUNG_OUTPUT: model.outputs[0]}, name=f"{model.name}_named")
+    named(np.zeros((1, *model.input_shape[1:]), np.float32))  # built, so it can be exported
+    return named
+
+
+def keras_segmenter(model: "keras.Model") -> Net:
+    """A Keras segmenter as a :class:`rxviz.runtime.Net`."""
+    from .model import KerasNet
+
+    return KerasNet(segmenter_model(model))
 
 
 def _clean(mask: np.ndarray) -> np.ndarray:

@@ -92,6 +92,49 @@ def traced(model: keras.Model, layer: str | None = None):
     return cache[layer]
 
 
+def cam_head(model: keras.Model, layer: str) -> keras.layers.Dense | None:
+    """The dense layer when only global average pooling, dropout and that one dense layer follow
+    ``layer``: then Grad-CAM's channel weights are that layer's weights divided by the grid size,
+    whatever the input, and Grad-CAM equals CAM (Zhou et al. 2016). None for any other network."""
+    names = [l.name for l in model.layers]
+    after = model.layers[names.index(layer) + 1:]
+    kinds = [type(l) for l in after if not isinstance(l, layers.Dropout)]
+    if kinds == [layers.GlobalAveragePooling2D, layers.Dense]:
+        return after[-1]
+    return None
+
+
+def analysis_model(model: keras.Model, cam_layer: str, feature_layer: str | None) -> keras.Model:
+    """The classifier with everything one analysis reads, from one forward pass, as named outputs:
+    ``probabilities``; ``pooled``, the output of ``feature_layer`` (for the out-of-distribution
+    score; left out when None); and on a CAM network (:func:`cam_head`) ``class_maps``, the last
+    feature maps times the dense weights (N, h, w, classes), from which Grad-CAM is read without
+    a gradient. ``rxviz export`` writes this model to ONNX."""
+    outputs = {"probabilities": model.outputs[0]}
+    if feature_layer is not None:
+        outputs["pooled"] = model.get_layer(feature_layer).output
+    head = cam_head(model, cam_layer)
+    if head is not None:
+        outputs["class_maps"] = keras.ops.einsum("bhwc,ck->bhwk", model.get_layer(cam_layer).output, head.kernel)
+    named = keras.Model(model.inputs[0], outputs, name=f"{model.name}_analysis")
+    named(np.zeros((1, *model.input_shape[1:]), np.float32))  # built, so it can be exported
+    return named
+
+
+class KerasNet:
+    """A Keras model with named outputs as a :class:`rxviz.runtime.Net`: batch -> {name: array}.
+    The TensorFlow twin of :class:`rxviz.runtime.OnnxNet`."""
+
+    def __init__(self, model: keras.Model):
+        self.model = model
+        self.output_names = tuple(model.output.keys()) if isinstance(model.output, dict) else ("output",)
+
+    def __call__(self, batch: np.ndarray) -> dict[str, np.ndarray]:
+        out = traced(self.model)(np.asarray(batch, dtype=np.float32))
+        out = out if isinstance(out, dict) else {"output": out}
+        return {name: np.asarray(value) for name, value in out.items()}
+
+
 def predict_with_features(model: keras.Model, batch: np.ndarray, layer: str) -> tuple[np.ndarray, np.ndarray]:
     """Class probabilities (N, classes) and the output of ``layer`` (N, D), in one pass."""
     features, probabilities = traced(model, layer)(np.asarray(batch, dtype=np.float32))

@@ -14,8 +14,7 @@ from datetime import datetime, timezone
 import numpy as np
 
 from .api import Result
-from .card import ModelCard
-from .checks import CHECK_NAMES
+from .card import CHECK_NAMES, ModelCard
 from .explain import DESCRIPTIONS
 from .lungs import OUTSIDE, ZONES
 from .overlay import DEFAULT_COLORMAP, fit_within

@@ -26,6 +26,7 @@ import keras
 import tensorflow as tf
 
 from .card import CARD_FILE
+from .configs import TrainConfig
 from .data import (CLASS_NAMES, DATASET_CITATION, DISPLAY_NAMES, Sample, list_samples, split_by_patient,
                    split_lowest_ids)
 from .evaluate import progress
@@ -38,28 +39,6 @@ from .ood import OODDetector
 from .preprocess import to_model_input
 
 MODEL_FILE = "model.keras"
-
-
-@dataclass
-class TrainConfig:
-    """Every choice a training run makes; written to the model card as it was used."""
-
-    input_size: int = 128
-    epochs: int = 30
-    batch_size: int = 32
-    learning_rate: float = 2e-3
-    weight_decay: float = 4e-3
-    warmup_epochs: int = 2
-    label_smoothing: float = 0.05
-    ema_momentum: float = 0.99  # evaluate and keep a moving average of the weights: steadier epochs
-    validation_fraction: float = 0.12  # random patients of the rest
-    shift_fraction: float = 0.12  # lowest patient IDs of each series: checkpoint selection
-    lung_crop_margin: float | None = 0.1  # frame on the lungs' box widened by this; None: whole image
-    reframe_variants: int = 0  # per training image, this many copies with a random collimation:
-    reframe_cut: float = 0.15  # ... top and bottom each cut by up to this share of the height
-    reframe_pad: float = 0.10  # ... or grown by up to this share, repeating the edge rows
-    seed: int = 1234
-    limit: int | None = None  # use only this many training images (smoke tests)
 
 
 def framed_input(image: np.ndarray, config: TrainConfig) -> np.ndarray:

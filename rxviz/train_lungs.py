@@ -13,7 +13,7 @@ import json
 import math
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Sequence
@@ -28,26 +28,12 @@ from keras import layers
 from .card import CARD_FILE
 from .evaluate_lungs import score
 from .lung_data import EXTERNAL_SOURCE, LICENCES, TRAIN_SOURCES, list_masked, split_by_group
-from .lungs import LungSegmenter, dice
+from .configs import LungTrainConfig
+from .lungs import LungSegmenter, dice, keras_segmenter
 from .model import Standardize
 from .preprocess import to_model_input
 
 MODEL_FILE = "lungs.keras"
-
-
-@dataclass
-class LungTrainConfig:
-    """Every choice a segmenter training run makes; written to its card as it was used."""
-
-    input_size: int = 128
-    widths: tuple[int, ...] = (8, 16, 32, 64, 128)
-    epochs: int = 80
-    batch_size: int = 16
-    learning_rate: float = 3e-3
-    validation_fraction: float = 0.1
-    test_fraction: float = 0.2
-    seed: int = 7
-    limit: int | None = None  # use only this many training images (smoke tests)
 
 
 def build_unet(input_size: int, widths: Sequence[int]) -> keras.Model:
@@ -154,7 +140,7 @@ class BestDice(keras.callbacks.Callback):
         self.best = -1.0
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
-        segmenter = LungSegmenter(self.model, self.config.input_size)
+        segmenter = LungSegmenter(keras_segmenter(self.model), self.config.input_size)
         scores = [dice(segmenter.mask(image), mask) for image, mask in self.pairs]
         row = {"epoch": epoch + 1, "loss": float((logs or {}).get("loss", float("nan"))),
                "val_median_dice": float(np.median(scores)), "val_p10_dice": float(np.percentile(scores, 10))}
@@ -191,7 +177,7 @@ def train_lungs(data_root: Path, out_dir: Path, config: LungTrainConfig, command
     chosen = max(best.history, key=lambda row: row["val_median_dice"])
     best_model = keras.saving.load_model(model_path, compile=False)
     best_model.save(model_path)  # again, without the optimizer state: a third of the size
-    segmenter = LungSegmenter(best_model, config.input_size)
+    segmenter = LungSegmenter(keras_segmenter(best_model), config.input_size)
     card = {
         "name": "rxviz-lungs",
         "version": datetime.now(timezone.utc).strftime("%Y.%m.%d"),

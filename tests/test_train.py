@@ -7,7 +7,8 @@ import json
 import numpy as np
 
 from rxviz.api import Classifier
-from rxviz.train import TrainConfig, train
+from rxviz.configs import TrainConfig
+from rxviz.train import train
 
 
 def test_one_short_epoch_trains_saves_and_predicts(tmp_path, dataset, xray_paths):

@@ -11,6 +11,7 @@ from rxviz.faithfulness import area, saliency_and_random_curves
 from rxviz.io import load_image
 from rxviz.lungs import lung_focus
 from rxviz.sanity import FAIL_SPEARMAN, cascade, passes, randomised, spearman, ssim, weighted_layers
+from rxviz.model import cam_head
 
 
 @pytest.fixture(scope="module")
@@ -137,7 +138,7 @@ def test_gradcam_fast_path_equals_the_gradient_computation(classifier, test_samp
     """On this network Grad-CAM is computed in the forward pass (CAM); it must match
     tf-keras-vis's gradient-based Grad-CAM on real radiographs of every class."""
     model, layer = classifier.model, classifier.card.cam_layer
-    assert explain_module.cam_head(model, layer) is not None
+    assert cam_head(model, layer) is not None
     for name in ("NORMAL", "BACTERIAL", "VIRAL"):
         image = load_image(next(s.path for s in test_samples if s.class_name == name))
         batch = classifier.inputs([image])

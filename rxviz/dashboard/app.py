@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import html
+import sys
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -18,7 +19,7 @@ import ipywidgets as widgets
 import numpy as np
 
 from ..api import Classifier, Result
-from ..checks import CHECK_NAMES
+from ..card import CHECK_NAMES
 from ..explain import DESCRIPTIONS, SAME_MAP
 from ..io import ImageSource, InputError
 from ..overlay import COLORMAPS, DEFAULT_COLORMAP, colour_stops, draw_outline, fit_within, overlay
@@ -339,7 +340,9 @@ class Dashboard:
 
         Returns None after showing a message when it fails; the app stays usable either way.
         """
-        with self._busy(busy):
+        note = (f" The first use of {self.method.label} loads TensorFlow: a few seconds more."
+                if self._loads_tensorflow() else "")
+        with self._busy(busy, note):
             try:
                 target = None if self.target.value == PREDICTED else self.target.value
                 return self.classifier.analyze(source, method=self.method.value, target=target)
@@ -353,12 +356,16 @@ class Dashboard:
         self._show_error(message)
         return None
 
+    def _loads_tensorflow(self) -> bool:
+        """True when the chosen method runs on TensorFlow and TensorFlow is not loaded yet."""
+        return self.classifier.needs_tensorflow(self.method.value) and "tensorflow" not in sys.modules
+
     @contextmanager
-    def _busy(self, message: str) -> Iterator[None]:
+    def _busy(self, message: str, note: str = "") -> Iterator[None]:
         controls = [self.upload, self.example, self.target, self.method]
         was_disabled = [c.disabled for c in controls]
         self.status.value = (f'<div class="rx-busy rx-busy-indicator" role="status">⏳ {html.escape(message)}'
-                             " please wait.</div>")
+                             f" please wait.{html.escape(note)}</div>")
         for control in controls:
             control.disabled = True
         try:
@@ -403,6 +410,9 @@ class Dashboard:
         if method in SAME_MAP:
             twin = DESCRIPTIONS[SAME_MAP[method]].split(":")[0]
             note += f'<br><span class="rx-same-map">On this model it draws the same map as {html.escape(twin)}.</span>'
+        if self.classifier.needs_tensorflow(method):
+            note += ('<br><span class="rx-slow">It runs on TensorFlow, loaded the first time it is used:'
+                     " a few seconds more then.</span>")
         failed = self.classifier.card.failed_checks(method)
         if failed is not None:
             failed = [CHECK_NAMES[check] for check in failed]
