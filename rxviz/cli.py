@@ -22,45 +22,52 @@ def _say_error(message: str) -> None:
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:
-    import cv2
+    from .archive import expand, score
 
-    from .api import Classifier
-
-    classifier = Classifier.load(args.model_dir)
+    paths = expand(args.images)
+    if not paths:
+        raise ValueError(f"no images found in {' '.join(args.images)}")
     method = args.method if args.cam_dir or args.json else None  # JSON carries the heatmap's reading
     if args.cam_dir:
-        Path(args.cam_dir).mkdir(parents=True, exist_ok=True)
+        if args.workers or args.scheduler:
+            raise ValueError("--cam-dir writes overlays in this process: leave out --workers and --scheduler")
+        records = _predict_with_overlays(args, paths, method)
+    else:
+        records = score(paths, method, args.target, args.model_dir, args.workers, args.scheduler)
     failed = 0
-    for path in args.images:
-        try:
-            result = classifier.analyze(path, method=method, target=args.target)
-        except InputError as exc:
-            _say_error(f"{path}: {exc}")
+    for record in records:
+        if "error" in record:
+            _say_error(f"{record['file']}: {record['error']}")
             failed += 1
-            continue
-        record = {"file": path, "label": result.label, "probabilities": result.probabilities,
-                  "ood_score": result.ood_score, "unusual": result.unusual}
-        if method:
-            record.update(explained=result.target, method=method, lung_focus=_finite(result.lung_focus),
-                          lung_area=result.lung_area, zones=result.lung_zones)
-        if args.cam_dir:
-            out = Path(args.cam_dir) / f"{Path(path).stem}_{method}_{result.target}.png"
-            picture = result.overlay(alpha=args.alpha, colormap=args.colormap, outline=not args.no_outline)
-            cv2.imwrite(str(out), cv2.cvtColor(picture, cv2.COLOR_RGB2BGR))
-            record["overlay"] = str(out)
-        if args.json:
+        elif args.json:
             print(json.dumps(record), flush=True)
         else:
-            probs = "  ".join(f"{k} {v:.3f}" for k, v in result.probabilities.items())
-            warning = "  [unusual: may not be a chest X-ray like the training ones]" if result.unusual else ""
-            overlay = f"  -> {record['overlay']}\n  {result.heat_summary}" if args.cam_dir else ""
-            print(f"{path}: {result.label}  ({probs}){warning}{overlay}", flush=True)
+            probs = "  ".join(f"{k} {v:.3f}" for k, v in record["probabilities"].items())
+            warning = "  [unusual: may not be a chest X-ray like the training ones]" if record["unusual"] else ""
+            overlay = f"  -> {record['overlay']}\n  {record['summary']}" if "overlay" in record else ""
+            print(f"{record['file']}: {record['label']}  ({probs}){warning}{overlay}", flush=True)
     return 1 if failed else 0
 
 
-def _finite(value: float | None) -> float | None:
-    """JSON has no NaN: an undefined figure becomes null."""
-    return None if value is None or np.isnan(value) else value
+def _predict_with_overlays(args: argparse.Namespace, paths: list[str], method: str):
+    """Records as :func:`rxviz.archive.score` gives them, each with its overlay PNG written."""
+    import cv2
+
+    from .api import Classifier
+    from .archive import record_of
+
+    classifier = Classifier.load(args.model_dir)
+    Path(args.cam_dir).mkdir(parents=True, exist_ok=True)
+    for path in paths:
+        try:
+            result = classifier.analyze(path, method=method, target=args.target)
+        except InputError as exc:
+            yield {"file": path, "error": str(exc)}
+            continue
+        out = Path(args.cam_dir) / f"{Path(path).stem}_{method}_{result.target}.png"
+        picture = result.overlay(alpha=args.alpha, colormap=args.colormap, outline=not args.no_outline)
+        cv2.imwrite(str(out), cv2.cvtColor(picture, cv2.COLOR_RGB2BGR))
+        yield {**record_of(result, path), "overlay": str(out), "summary": result.heat_summary}
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
@@ -263,7 +270,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     p = commands.add_parser("predict", help="classify images; optionally write Grad-CAM overlays")
-    p.add_argument("images", nargs="+", metavar="IMG", help="JPEG, PNG, TIFF or DICOM files")
+    p.add_argument("images", nargs="+", metavar="IMG", help="JPEG, PNG, TIFF or DICOM files, or folders of them")
     p.add_argument("--json", action="store_true",
                    help="one JSON object per line, with the heatmap's lung focus and zones")
     p.add_argument("--cam-dir", metavar="DIR", help="write heatmap overlay PNGs here")
@@ -272,6 +279,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--alpha", type=float, default=0.4, help="heatmap opacity in the overlay (default: %(default)s)")
     p.add_argument("--colormap", default=DEFAULT_COLORMAP, help=f"e.g. {', '.join(COLORMAPS)} (default: %(default)s)")
     p.add_argument("--no-outline", action="store_true", help="do not draw the lung outline on the overlays")
+    p.add_argument("--workers", type=int, default=None, metavar="N",
+                   help="score on a local Dask cluster of N worker processes (needs the archive extra)")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="score on a running Dask cluster, e.g. tcp://host:8786 (workers must see the same paths)")
     p.set_defaults(func=_cmd_predict)
 
     p = commands.add_parser("evaluate", help="metrics on a folder laid out like the dataset's test/")
@@ -366,6 +377,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # the reader went away (`rxviz predict … | head`): not an error
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":

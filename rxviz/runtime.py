@@ -25,6 +25,8 @@ import numpy as np
 #: Environment variable choosing the runtime: "onnx" (the default) or "keras".
 RUNTIME_ENV = "RXVIZ_RUNTIME"
 RUNTIMES = ("onnx", "keras")
+#: Environment variable capping ONNX Runtime's threads per model (default: one per core).
+THREADS_ENV = "RXVIZ_THREADS"
 
 
 class Net(Protocol):
@@ -43,6 +45,9 @@ class OnnxNet:
 
         options = onnxruntime.SessionOptions()
         options.log_severity_level = 3  # errors only
+        options.intra_op_num_threads = int(os.environ.get(THREADS_ENV, "0") or 0)
+        # idle threads sleep rather than spin: many kernels share the cores of a classroom server
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self.input_name = self.session.get_inputs()[0].name
         self.output_names = tuple(output.name for output in self.session.get_outputs())

@@ -10,6 +10,8 @@ import sys
 import numpy as np
 from PIL import Image
 
+from conftest import REPO
+
 from rxviz.data import CLASS_NAMES
 
 
@@ -109,3 +111,25 @@ def test_evaluate_can_calibrate_on_one_half_and_report_the_other():
     half = report["half"]
     assert half["calibration_images"] + half["report_images"] == 12 and report["n_images"] == half["report_images"]
     assert 0.25 <= half["temperature"] <= 4 and f"temperature {half['temperature']:.3f}" in run.stderr
+
+
+def test_predict_over_a_folder_on_a_dask_cluster_matches_the_local_loop(tmp_path):
+    """An archive scored by two Dask worker processes gives the local loop's records, in the
+    same order; a file no worker can read is one error line, the rest still scored."""
+    folder = tmp_path / "archive"
+    shutil.copytree(REPO / "examples", folder)
+    (folder / "PNEUMONIA" / "broken.png").write_bytes(b"not a png")
+    local = rxviz("predict", str(folder), "--json")
+    dask = rxviz("predict", str(folder), "--json", "--workers", "2")
+    assert local.returncode == dask.returncode == 1, dask.stderr[-2000:]
+    records = {name: [json.loads(line) for line in run.stdout.splitlines()] for name, run in
+               (("local", local), ("dask", dask))}
+    assert len(records["local"]) == len(list(folder.rglob("*.*"))) - 2  # the README and the broken file
+    assert [r["file"] for r in records["dask"]] == [r["file"] for r in records["local"]]
+    for a, b in zip(records["local"], records["dask"]):
+        assert a["label"] == b["label"] and a["zones"] == b["zones"]
+        assert max(abs(a["probabilities"][k] - b["probabilities"][k]) for k in CLASS_NAMES) < 1e-6
+    for run in (local, dask):
+        errors = [line for line in run.stderr.splitlines() if line.startswith("rxviz:")]
+        assert errors == [f"rxviz: error: {folder / 'PNEUMONIA' / 'broken.png'}: this is not an image file rxviz can read"
+                          " (JPEG, PNG, TIFF, BMP or DICOM)"]
