@@ -1,14 +1,15 @@
 """A class opens the dashboard at once: N browser sessions against one real Voilà server.
 
-    .venv/bin/python benchmarks/load_test.py --sessions 5 10 20 [-- VOILA_OPTION ...]
+    .venv/bin/python benchmarks/load_test.py --sessions 10 20 30 [--runtime onnx keras] [-- VOILA_OPTION ...]
 
-For each N, the server is started fresh by the README's command (scripts/dashboard.sh, so it
+For each runtime and N, the server is started fresh by the README's command (scripts/dashboard.sh, so it
 runs with the same settings a teacher gets, plus any Voilà options given after ``--``). N pages
 in one headless Chromium (Debian's /usr/bin/chromium) open the app at the same moment, each
 uploads a real radiograph from the dataset's test folder and waits for the diagnosis. Printed
 per N: sessions that got a result, median and 95th-percentile time from opening the page to
 the result, the memory the kernels hold of their own (USS, per session) and the memory used on
-the whole machine at its fullest.
+the whole machine at its fullest. ``--runtime`` sets RXVIZ_RUNTIME for the kernels: "onnx" is the
+light default path, "keras" the TensorFlow one.
 """
 
 from __future__ import annotations
@@ -31,12 +32,17 @@ from rxviz.data import data_dir, list_samples
 
 @dataclass
 class LoadResult:
+    runtime: str
     sessions: int
     succeeded: int
     seconds: list[float]
     errors: list[str]
     kernel_mib: float
     peak_used_mib: float
+    #: CPU seconds spent by the server and its kernels, and by everything else (Chromium, mostly:
+    #: on a real class, the students' own machines)
+    server_cpu_s: float = float("nan")
+    other_cpu_s: float = float("nan")
 
     @property
     def median(self) -> float:
@@ -52,6 +58,24 @@ class LoadResult:
 
 def _kernels(server: subprocess.Popen) -> list[psutil.Process]:
     return [p for p in psutil.Process(server.pid).children(recursive=True) if "ipykernel" in " ".join(p.cmdline())]
+
+
+def _tree_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) of a process and its living descendants."""
+    total = 0.0
+    root = psutil.Process(pid)
+    for process in [root, *root.children(recursive=True)]:
+        try:
+            times = process.cpu_times()
+            total += times.user + times.system
+        except psutil.NoSuchProcess:
+            continue
+    return total
+
+
+def _machine_cpu_s() -> float:
+    times = psutil.cpu_times()
+    return times.user + times.system + getattr(times, "nice", 0.0)
 
 
 def _kernel_uss_mib(server: subprocess.Popen) -> float:
@@ -101,14 +125,15 @@ async def _drive(url: str, images: list[Path], timeout_s: float) -> list[tuple[f
 
 
 def run_load(sessions: int, voila_options: list[str] | None = None, timeout_s: float = 600,
-             log_dir: Path | None = None) -> LoadResult:
+             log_dir: Path | None = None, runtime: str = "onnx") -> LoadResult:
     """Start a fresh server, open ``sessions`` pages at once, and measure."""
     samples = list_samples(data_dir() / "test")
     images = [samples[(i * 37) % len(samples)].path for i in range(sessions)]
     port = free_port()
     log_dir = log_dir or REPO / "benchmarks" / "results"
     log_dir.mkdir(parents=True, exist_ok=True)
-    server = start_dashboard(port, log_dir / f"voila-load-{sessions}.log", voila_options)
+    server = start_dashboard(port, log_dir / f"voila-load-{runtime}-{sessions}.log", voila_options,
+                             env={"RXVIZ_RUNTIME": runtime})
     pool = [option.split("=", 1)[1] for option in voila_options or [] if option.startswith("--pool_size=")]
     if any(option == "--preheat_kernel=True" for option in voila_options or []):
         print(f"pool of {pool[0] if pool else 1} pre-heated kernels ready after "
@@ -122,38 +147,45 @@ def run_load(sessions: int, voila_options: list[str] | None = None, timeout_s: f
 
     watcher = threading.Thread(target=watch_memory, daemon=True)
     watcher.start()
+    server_before, machine_before = _tree_cpu_s(server.pid), _machine_cpu_s()
     try:
         outcomes = asyncio.run(_drive(f"http://127.0.0.1:{port}/", images, timeout_s))
         kernels = _kernel_uss_mib(server)
+        server_cpu = _tree_cpu_s(server.pid) - server_before
+        other_cpu = _machine_cpu_s() - machine_before - server_cpu
     finally:
         done.set()
         watcher.join()
         stop_dashboard(server)
     seconds = [t for t, _ in outcomes if t is not None]
-    return LoadResult(sessions, len(seconds), seconds, [e for _, e in outcomes if e], kernels / max(sessions, 1),
-                      peak[0] / 2**20)
+    return LoadResult(runtime, sessions, len(seconds), seconds, [e for _, e in outcomes if e], kernels / max(sessions, 1),
+                      peak[0] / 2**20, server_cpu, other_cpu)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sessions", type=int, nargs="+", default=[5, 10, 20])
+    parser.add_argument("--sessions", type=int, nargs="+", default=[10, 20, 30])
+    parser.add_argument("--runtime", nargs="+", choices=["onnx", "keras"], default=["onnx", "keras"],
+                        help="kernels on the ONNX copies (light) and/or on TensorFlow (default: both)")
     parser.add_argument("--timeout", type=float, default=600, help="seconds a session may wait (default: %(default)s)")
     parser.add_argument("voila_options", nargs="*", help="extra Voilà options, after --")
     args = parser.parse_args()
 
     rows = []
-    for n in args.sessions:
-        result = run_load(n, args.voila_options, args.timeout)
+    for runtime, n in [(runtime, n) for runtime in args.runtime for n in args.sessions]:
+        result = run_load(n, args.voila_options, args.timeout, runtime=runtime)
         rows.append(result)
-        print(f"N={n}: {result.succeeded}/{n} ok, median {result.median:.1f} s, p95 {result.p95:.1f} s, "
-              f"kernel memory {result.kernel_mib:.0f} MiB per session, machine peak {result.peak_used_mib / 1024:.1f} GiB"
+        print(f"{runtime} N={n}: {result.succeeded}/{n} ok, median {result.median:.1f} s, p95 {result.p95:.1f} s, "
+              f"kernel memory {result.kernel_mib:.0f} MiB per session, machine peak {result.peak_used_mib / 1024:.1f} GiB,"
+              f" CPU s: server + kernels {result.server_cpu_s:.0f}, browser and rest {result.other_cpu_s:.0f}"
               + (f"; errors: {result.errors}" if result.errors else ""), flush=True)
     print(f"\nmachine: {os.cpu_count()} CPUs, {psutil.virtual_memory().total / 2**30:.0f} GiB; "
           f"voila options: {' '.join(args.voila_options) or '(the README defaults)'}")
-    print(f"{'sessions':>8} {'ok':>5} {'median s':>9} {'p95 s':>7} {'MiB/session':>12} {'peak GiB':>9}")
+    print(f"{'runtime':>8} {'sessions':>8} {'ok':>5} {'median s':>9} {'p95 s':>7} {'MiB/session':>12} {'peak GiB':>9}"
+          f" {'server CPU s':>13} {'browser CPU s':>14}")
     for r in rows:
-        print(f"{r.sessions:>8} {r.succeeded:>5} {r.median:>9.1f} {r.p95:>7.1f} {r.kernel_mib:>12.0f}"
-              f" {r.peak_used_mib / 1024:>9.1f}")
+        print(f"{r.runtime:>8} {r.sessions:>8} {r.succeeded:>5} {r.median:>9.1f} {r.p95:>7.1f} {r.kernel_mib:>12.0f}"
+              f" {r.peak_used_mib / 1024:>9.1f} {r.server_cpu_s:>13.0f} {r.other_cpu_s:>14.0f}")
 
 
 if __name__ == "__main__":
