@@ -95,8 +95,8 @@ def _wait_for_pool(server: subprocess.Popen, size: int, timeout_s: float = 900) 
     raise RuntimeError(f"the pool of {size} pre-heated kernels did not settle in {timeout_s:.0f} s")
 
 
-async def _session(browser, url: str, image: Path, timeout_s: float) -> tuple[float | None, str]:
-    context = await browser.new_context(viewport={"width": 1400, "height": 900})
+async def _session(browser, url: str, image: Path, timeout_s: float, motion: str) -> tuple[float | None, str]:
+    context = await browser.new_context(viewport={"width": 1400, "height": 900}, reduced_motion=motion)
     page = await context.new_page()
     start = time.perf_counter()
     try:
@@ -113,19 +113,19 @@ async def _session(browser, url: str, image: Path, timeout_s: float) -> tuple[fl
         await context.close()
 
 
-async def _drive(url: str, images: list[Path], timeout_s: float) -> list[tuple[float | None, str]]:
+async def _drive(url: str, images: list[Path], timeout_s: float, motion: str) -> list[tuple[float | None, str]]:
     from playwright.async_api import async_playwright
 
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
         try:
-            return await asyncio.gather(*(_session(browser, url, image, timeout_s) for image in images))
+            return await asyncio.gather(*(_session(browser, url, image, timeout_s, motion) for image in images))
         finally:
             await browser.close()
 
 
 def run_load(sessions: int, voila_options: list[str] | None = None, timeout_s: float = 600,
-             log_dir: Path | None = None, runtime: str = "onnx") -> LoadResult:
+             log_dir: Path | None = None, runtime: str = "onnx", reduced_motion: bool = False) -> LoadResult:
     """Start a fresh server, open ``sessions`` pages at once, and measure."""
     samples = list_samples(data_dir() / "test")
     images = [samples[(i * 37) % len(samples)].path for i in range(sessions)]
@@ -149,7 +149,8 @@ def run_load(sessions: int, voila_options: list[str] | None = None, timeout_s: f
     watcher.start()
     server_before, machine_before = _tree_cpu_s(server.pid), _machine_cpu_s()
     try:
-        outcomes = asyncio.run(_drive(f"http://127.0.0.1:{port}/", images, timeout_s))
+        outcomes = asyncio.run(_drive(f"http://127.0.0.1:{port}/", images, timeout_s,
+                                     "reduce" if reduced_motion else "no-preference"))
         kernels = _kernel_uss_mib(server)
         server_cpu = _tree_cpu_s(server.pid) - server_before
         other_cpu = _machine_cpu_s() - machine_before - server_cpu
@@ -168,18 +169,22 @@ def main() -> None:
     parser.add_argument("--runtime", nargs="+", choices=["onnx", "keras"], default=["onnx", "keras"],
                         help="kernels on the ONNX copies (light) and/or on TensorFlow (default: both)")
     parser.add_argument("--timeout", type=float, default=600, help="seconds a session may wait (default: %(default)s)")
+    parser.add_argument("--reduced-motion", action="store_true",
+                        help="the pages ask for reduced motion, so the loading spinner does not animate: on one"
+                             " machine the N pages' animations otherwise take CPU from the server")
     parser.add_argument("voila_options", nargs="*", help="extra Voilà options, after --")
     args = parser.parse_args()
 
     rows = []
     for runtime, n in [(runtime, n) for runtime in args.runtime for n in args.sessions]:
-        result = run_load(n, args.voila_options, args.timeout, runtime=runtime)
+        result = run_load(n, args.voila_options, args.timeout, runtime=runtime, reduced_motion=args.reduced_motion)
         rows.append(result)
         print(f"{runtime} N={n}: {result.succeeded}/{n} ok, median {result.median:.1f} s, p95 {result.p95:.1f} s, "
               f"kernel memory {result.kernel_mib:.0f} MiB per session, machine peak {result.peak_used_mib / 1024:.1f} GiB,"
               f" CPU s: server + kernels {result.server_cpu_s:.0f}, browser and rest {result.other_cpu_s:.0f}"
               + (f"; errors: {result.errors}" if result.errors else ""), flush=True)
-    print(f"\nmachine: {os.cpu_count()} CPUs, {psutil.virtual_memory().total / 2**30:.0f} GiB; "
+    print(f"\nmachine: {os.cpu_count()} CPUs, {psutil.virtual_memory().total / 2**30:.0f} GiB;"
+          f" {'reduced motion; ' if args.reduced_motion else ''}"
           f"voila options: {' '.join(args.voila_options) or '(the README defaults)'}")
     print(f"{'runtime':>8} {'sessions':>8} {'ok':>5} {'median s':>9} {'p95 s':>7} {'MiB/session':>12} {'peak GiB':>9}"
           f" {'server CPU s':>13} {'browser CPU s':>14}")

@@ -4,7 +4,8 @@
     result = rxviz.analyze("chest.jpeg")          # path, bytes or numpy array
     result.label, result.probabilities, result.heatmap
 
-TensorFlow is imported on first use of the model, not on ``import rxviz``.
+A plain analysis runs the models' ONNX copies (:mod:`rxviz.runtime`); TensorFlow is imported only
+when a gradient-based explanation method, a trust check or training needs it.
 """
 
 from __future__ import annotations

@@ -65,7 +65,8 @@ class LungSegmenter:
 
             return keras_segmenter(load_model(Path(directory) / card["model_file"]))
 
-        return cls(load_net(directory, card.get("runtime"), keras_net), int(card["input_size"]), float(card["threshold"]), note + ".")
+        net = load_net(directory, card.get("runtime"), keras_net)
+        return cls(net, int(card["input_size"]), float(card["threshold"]), note + ".")
 
     def probabilities(self, image: np.ndarray) -> np.ndarray:
         """Per-pixel lung probability at the network's input size."""
@@ -81,11 +82,9 @@ class LungSegmenter:
 
 def segmenter_model(model: "keras.Model") -> "keras.Model":
     """The Keras segmenter with its output named :data:`LUNG_OUTPUT`, as ``rxviz export`` writes it."""
-    import keras
+    from .model import with_named_outputs
 
-    named = keras.Model(model.inputs[0], {LUNG_OUTPUT: model.outputs[0]}, name=f"{model.name}_named")
-    named(np.zeros((1, *model.input_shape[1:]), np.float32))  # built, so it can be exported
-    return named
+    return with_named_outputs(model, {LUNG_OUTPUT: model.outputs[0]}, f"{model.name}_named")
 
 
 def keras_segmenter(model: "keras.Model") -> Net:

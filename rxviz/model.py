@@ -116,22 +116,27 @@ def analysis_model(model: keras.Model, cam_layer: str, feature_layer: str | None
     head = cam_head(model, cam_layer)
     if head is not None:
         outputs["class_maps"] = keras.ops.einsum("bhwc,ck->bhwk", model.get_layer(cam_layer).output, head.kernel)
-    named = keras.Model(model.inputs[0], outputs, name=f"{model.name}_analysis")
-    named(np.zeros((1, *model.input_shape[1:]), np.float32))  # built, so it can be exported
+    return with_named_outputs(model, outputs, f"{model.name}_analysis")
+
+
+def with_named_outputs(model: keras.Model, outputs: dict, name: str) -> keras.Model:
+    """A model from ``model``'s input to ``outputs`` (output name -> tensor of ``model``), built,
+    so that it can be exported and run as a :class:`KerasNet`."""
+    named = keras.Model(model.inputs[0], outputs, name=name)
+    named(np.zeros((1, *model.input_shape[1:]), np.float32))
     return named
 
 
 class KerasNet:
-    """A Keras model with named outputs as a :class:`rxviz.runtime.Net`: batch -> {name: array}.
-    The TensorFlow twin of :class:`rxviz.runtime.OnnxNet`."""
+    """A Keras model with named outputs (:func:`with_named_outputs`) as a
+    :class:`rxviz.runtime.Net`: batch -> {name: array}; the twin of :class:`rxviz.runtime.OnnxNet`."""
 
     def __init__(self, model: keras.Model):
         self.model = model
-        self.output_names = tuple(model.output.keys()) if isinstance(model.output, dict) else ("output",)
+        self.output_names = tuple(model.output)
 
     def __call__(self, batch: np.ndarray) -> dict[str, np.ndarray]:
         out = traced(self.model)(np.asarray(batch, dtype=np.float32))
-        out = out if isinstance(out, dict) else {"output": out}
         return {name: np.asarray(value) for name, value in out.items()}
 
 

@@ -1,5 +1,5 @@
 """The load benchmark in miniature: two sessions at once against the real server both get a
-result (benchmarks/load_test.py measures 5, 10 and 20)."""
+result (benchmarks/load_test.py measures 10, 20 and 30 on both runtimes)."""
 
 from __future__ import annotations
 
