@@ -177,13 +177,13 @@ class Classifier:
         """Heatmap of ``method`` for class ``target`` at the image's own resolution. ``box`` is
         the part of the image the model saw (:meth:`box`); outside it the map is 0. ``outputs``:
         the forward pass over that input, if already run (Grad-CAM is read from it)."""
-        batch = self.inputs([image], [box])
         index = self.class_index(target)
         if self.needs_tensorflow(method):
-            small = explain(self.model, batch, index, self.card.cam_layer, method)
+            small = explain(self.model, self.inputs([image], [box]), index, self.card.cam_layer, method)
         else:
-            class_maps = (outputs if outputs is not None else self.net(batch))["class_maps"]
-            small = class_activation_map(class_maps[0, ..., index], batch.shape[1:3])
+            outputs = outputs if outputs is not None else self.net(self.inputs([image], [box]))
+            size = self.card.input_size
+            small = class_activation_map(outputs["class_maps"][0, ..., index], (size, size))
         height, width = image.shape
         top, bottom, left, right = box or (0, height, 0, width)
         in_box = cv2.resize(small, (right - left, bottom - top), interpolation=cv2.INTER_LINEAR)

@@ -11,7 +11,6 @@ worker must see the same paths (a shared file system). Dask is the ``archive`` e
 from __future__ import annotations
 
 import math
-import os
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
@@ -89,7 +88,7 @@ def _client(workers: int | None, scheduler: str | None):
 
     if scheduler:
         return Client(scheduler)
-    # one ONNX Runtime thread per single-threaded worker: n workers use n cores, no more
-    env = {**{k: v for k, v in os.environ.items() if k.startswith("RXVIZ_")}, THREADS_ENV: "1"}
+    # workers inherit this environment; one ONNX Runtime thread per single-threaded worker, so n
+    # workers use n cores, no more
     return Client(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                  silence_logs=logging.ERROR, env=env)
+                  silence_logs=logging.ERROR, env={THREADS_ENV: "1"})

@@ -65,11 +65,10 @@ def runtime() -> str:
     return chosen
 
 
-def load_net(directory: Path, entry: dict[str, Any] | None, keras_net: Callable[[], Net],
-             choice: str | None = None) -> Net:
+def load_net(directory: Path, entry: dict[str, Any] | None, keras_net: Callable[[], Net]) -> Net:
     """The ONNX copy a card's ``runtime`` entry lists, or ``keras_net()`` (which imports
-    TensorFlow) when the card lists none or ``choice`` (default: :func:`runtime`) is "keras"."""
-    if entry is not None and (choice or runtime()) == "onnx":
+    TensorFlow) when the card lists none or :func:`runtime` is "keras"."""
+    if entry is not None and runtime() == "onnx":
         return OnnxNet(Path(directory) / entry["file"])
     return keras_net()
 
