@@ -9,7 +9,7 @@ process. TensorFlow is imported only for what needs gradients or training. Set
 
 Why ONNX Runtime rather than LiteRT (both were measured, see the README): ONNX keeps a dynamic
 batch and the outputs' names (LiteRT's copy had batch 1 and outputs in another order), it was
-faster here (2.1 vs 3.1 ms for the classifier on 2 cores), and it is the format other frameworks
+faster here (2.1 vs 2.8 ms for the classifier on 2 cores, benchmarks/runtimes.py), and it is the format other frameworks
 export to, so a researcher can drop in a PyTorch model.
 """
 
