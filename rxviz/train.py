@@ -99,9 +99,20 @@ def _random_gamma(images: tf.Tensor, seed: int) -> tf.Tensor:
 
 
 def make_dataset(images, labels, weights, config: TrainConfig, n_classes: int) -> tf.data.Dataset:
-    """Shuffled, augmented batches; ``images`` holds several framings per image
-    (:func:`load_training_arrays`) and one is drawn each time an image is used."""
+    """Shuffled, augmented batches of :func:`framing_batches`."""
     augment = make_augmenter(config.seed)
+    return (framing_batches(images, labels, weights, config, n_classes)
+            .map(lambda x, y, w: (augment(_random_gamma(x, config.seed), training=True), y, w),
+                 num_parallel_calls=tf.data.AUTOTUNE)
+            .prefetch(tf.data.AUTOTUNE))
+
+
+def framing_batches(images, labels, weights, config: TrainConfig, n_classes: int) -> tf.data.Dataset:
+    """Shuffled batches (inputs, one-hot targets, class weights), not yet augmented. ``images``
+    holds several framings per image (:func:`load_training_arrays`) and one is drawn each time
+    an image is used. With ``config.consistency``, two different framings of each of
+    ``batch_size / 2`` images are drawn instead, the second framings forming the batch's second
+    half in the same order (:class:`ConsistencyLoss` pairs the halves)."""
     targets = keras.utils.to_categorical(labels, n_classes).astype(np.float32)
     sample_weights = weights[labels].astype(np.float32)
     n_framings = images.shape[1]
@@ -109,15 +120,55 @@ def make_dataset(images, labels, weights, config: TrainConfig, n_classes: int) -
     def one_framing(x, y, w):
         return x[tf.random.uniform((), 0, n_framings, dtype=tf.int32, seed=config.seed + 5)], y, w
 
-    return (
-        tf.data.Dataset.from_tensor_slices((images, targets, sample_weights))
-        .shuffle(len(images), seed=config.seed, reshuffle_each_iteration=True)
-        .map(one_framing, num_parallel_calls=tf.data.AUTOTUNE)
-        .batch(config.batch_size)
-        .map(lambda x, y, w: (augment(_random_gamma(x, config.seed), training=True), y, w),
-             num_parallel_calls=tf.data.AUTOTUNE)
-        .prefetch(tf.data.AUTOTUNE)
-    )
+    def two_framings(x, y, w):
+        first = tf.random.uniform((), 0, n_framings, dtype=tf.int32, seed=config.seed + 5)
+        second = (first + tf.random.uniform((), 1, n_framings, dtype=tf.int32, seed=config.seed + 6)) % n_framings
+        return tf.stack([x[first], x[second]]), y, w
+
+    dataset = (tf.data.Dataset.from_tensor_slices((images, targets, sample_weights))
+               .shuffle(len(images), seed=config.seed, reshuffle_each_iteration=True))
+    if config.consistency > 0:
+        return (dataset.map(two_framings, num_parallel_calls=tf.data.AUTOTUNE)
+                .batch(config.batch_size // 2)
+                .map(lambda x, y, w: (tf.concat([x[:, 0], x[:, 1]], 0), *_twice(y, w))))
+    return dataset.map(one_framing, num_parallel_calls=tf.data.AUTOTUNE).batch(config.batch_size)
+
+
+def _twice(*tensors: tf.Tensor) -> tuple[tf.Tensor, ...]:
+    return tuple(tf.concat([t, t], 0) for t in tensors)
+
+
+def validation_dataset(images, targets, sample_weights, config: TrainConfig) -> tf.data.Dataset:
+    """Validation batches; for a consistency run each batch is its images twice, so that
+    :class:`ConsistencyLoss` finds identical halves and reads as plain cross-entropy."""
+    dataset = tf.data.Dataset.from_tensor_slices((images, targets, sample_weights))
+    if config.consistency > 0:
+        return dataset.batch(config.batch_size // 2).map(_twice)
+    return dataset.batch(config.batch_size)
+
+
+@keras.saving.register_keras_serializable(package="rxviz")
+class ConsistencyLoss(keras.losses.Loss):
+    """Cross-entropy of each image plus ``weight`` times the Jensen-Shannon divergence between the
+    answers for two framings of the same image, the batch's two halves (:func:`make_dataset`):
+    AugMix's consistency loss (Hendrycks et al. 2020), here asking the model to give one answer
+    however the chest is collimated. The cross-entropy alone pushes each framing towards the
+    label; the divergence also pushes the two answers towards each other when both are wrong."""
+
+    def __init__(self, weight: float, label_smoothing: float = 0.0, name: str = "consistency_loss", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.weight, self.label_smoothing = weight, label_smoothing
+
+    def call(self, y_true, y_pred):
+        cross_entropy = keras.losses.categorical_crossentropy(y_true, y_pred, label_smoothing=self.label_smoothing)
+        first, second = (tf.clip_by_value(p, 1e-7, 1.0) for p in tf.split(y_pred, 2))
+        mean = (first + second) / 2
+        divergence = (tf.reduce_sum(first * tf.math.log(first / mean), -1)
+                      + tf.reduce_sum(second * tf.math.log(second / mean), -1)) / 2
+        return cross_entropy + self.weight * tf.concat([divergence, divergence], 0)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "weight": self.weight, "label_smoothing": self.label_smoothing}
 
 
 class ValidationReport(keras.callbacks.Callback):
@@ -199,8 +250,11 @@ def train(data_root: Path, out_dir: Path, config: TrainConfig, command: str = ""
     n_classes = len(CLASS_NAMES)
     weights = class_weights(y_train, n_classes)
 
+    if config.consistency > 0 and config.reframe_variants < 1:
+        raise ValueError("a consistency run needs other framings to compare: set reframe_variants")
     model = build_model(config.input_size, n_classes)
-    steps = math.ceil(len(x_train) / config.batch_size)
+    images_per_step = config.batch_size // 2 if config.consistency > 0 else config.batch_size
+    steps = math.ceil(len(x_train) / images_per_step)
     schedule = keras.optimizers.schedules.CosineDecay(
         initial_learning_rate=config.learning_rate / 10,
         decay_steps=max(1, steps * (config.epochs - config.warmup_epochs)),
@@ -212,7 +266,8 @@ def train(data_root: Path, out_dir: Path, config: TrainConfig, command: str = ""
         optimizer=keras.optimizers.AdamW(
             schedule, weight_decay=config.weight_decay, use_ema=True, ema_momentum=config.ema_momentum
         ),
-        loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
+        loss=(ConsistencyLoss(config.consistency, config.label_smoothing) if config.consistency > 0
+              else keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing)),
         metrics=["accuracy"],
     )
     model_path = out_dir / MODEL_FILE
@@ -220,7 +275,8 @@ def train(data_root: Path, out_dir: Path, config: TrainConfig, command: str = ""
     x_shift, y_shift = sets["lowest-ID"]
     model.fit(
         make_dataset(x_train, y_train, weights, config, n_classes),
-        validation_data=(x_shift, keras.utils.to_categorical(y_shift, n_classes), weights[y_shift]),
+        validation_data=validation_dataset(x_shift, keras.utils.to_categorical(y_shift, n_classes).astype(np.float32),
+                                           weights[y_shift].astype(np.float32), config),
         epochs=config.epochs,
         callbacks=[
             # the averaged weights are swapped in before validation, checkpointing and the report
@@ -276,7 +332,11 @@ def train(data_root: Path, out_dir: Path, config: TrainConfig, command: str = ""
             "augmentation": (f"{config.reframe_variants} random collimations of each image (rows cut, up to"
                              f" {config.reframe_cut:.0%}, or added by repeating the edge rows, up to"
                              f" {config.reframe_pad:.0%}, at top and bottom independently,"
-                             " before the lungs are found), one drawn each epoch; rotation ±8°, translation 6 %,"
+                             " before the lungs are found), "
+                             + (f"two drawn each time an image is used, with weight {config.consistency} on the"
+                                " Jensen-Shannon divergence between their answers (consistency loss);"
+                                if config.consistency > 0 else "one drawn each epoch;")
+                             + " rotation ±8°, translation 6 %,"
                              " zoom ±12 %, contrast 0.3, brightness 0.15, gamma 0.7-1.4; no left-right flip"),
             "history": report.history,
         },

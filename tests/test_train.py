@@ -33,3 +33,40 @@ def test_one_short_epoch_trains_saves_and_predicts(tmp_path, dataset, xray_paths
     inside = np.zeros(result.image.shape, bool)
     inside[max(top, 0):max(bottom, 0), max(left, 0):max(right, 0)] = True
     assert result.heatmap[~inside].max(initial=0) == 0 and result.heatmap[inside].max() > 0
+
+
+def test_consistency_loss_is_cross_entropy_plus_the_divergence_between_paired_framings():
+    import keras
+
+    from rxviz.train import ConsistencyLoss
+
+    labels = np.eye(3, dtype=np.float32)[[0, 2, 0, 2]]  # two images, each twice: the batch's halves
+    agreeing = np.array([[0.7, 0.2, 0.1], [0.1, 0.3, 0.6]] * 2, np.float32)
+    cross_entropy = keras.losses.CategoricalCrossentropy()(labels, agreeing)
+    assert np.isclose(float(ConsistencyLoss(10.0)(labels, agreeing)), float(cross_entropy), atol=1e-6)
+
+    disagreeing = agreeing.copy()
+    disagreeing[2:] = [[0.1, 0.2, 0.7], [0.6, 0.3, 0.1]]  # second framings answer otherwise
+    p, q = disagreeing[:2].astype(np.float64), disagreeing[2:].astype(np.float64)
+    m = (p + q) / 2
+    divergence = ((p * np.log(p / m)).sum(1) + (q * np.log(q / m)).sum(1)) / 2
+    expected = float(keras.losses.CategoricalCrossentropy()(labels, disagreeing)) + 10.0 * divergence.mean()
+    assert np.isclose(float(ConsistencyLoss(10.0)(labels, disagreeing)), expected, rtol=1e-5)
+
+
+def test_a_consistency_batch_holds_two_framings_of_the_same_images_in_the_same_order():
+    from rxviz.train import framing_batches
+
+    n, framings, size = 12, 3, 4
+    # framing f of image i is flat at i + 100 f: its value names both
+    images = np.stack([[np.full((size, size, 1), i + 100 * f, np.float32) for f in range(framings)] for i in range(n)])
+    labels = np.arange(n) % 3
+    config = TrainConfig(batch_size=8, consistency=1.0, reframe_variants=framings - 1)
+    seen = set()
+    for x, y, _ in framing_batches(images, labels, np.ones(3), config, 3).as_numpy_iterator():
+        first, second = x[: len(x) // 2, 0, 0, 0], x[len(x) // 2:, 0, 0, 0]
+        assert ((first % 100) == (second % 100)).all()  # the same images, in the same order
+        assert ((first // 100) != (second // 100)).all()  # each in two different framings
+        assert (y.argmax(1) == np.concatenate([first, second]) % 100 % 3).all()  # with their own labels
+        seen.update((first % 100).astype(int))
+    assert seen == set(range(n))
