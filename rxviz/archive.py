@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -49,17 +49,25 @@ def record_of(result: Result, path: str) -> dict[str, Any]:
     return record
 
 
-def score_files(paths: Sequence[str], method: str | None = None, target: str | None = None,
-                model_dir: str | None = None) -> list[dict[str, Any]]:
-    """Records for ``paths`` in this process; an unreadable file gives ``{"file", "error"}``."""
+def records(paths: Sequence[str], method: str | None = None, target: str | None = None,
+            model_dir: str | None = None,
+            extra: Callable[[Result, str], dict[str, Any]] | None = None) -> Iterator[dict[str, Any]]:
+    """Records for ``paths`` in this process, one at a time; an unreadable file gives
+    ``{"file", "error"}``. ``extra(result, path)`` adds fields to a record (the CLI's overlay files)."""
     classifier = Classifier.load(model_dir)
-    records = []
     for path in paths:
         try:
-            records.append(record_of(classifier.analyze(path, method=method, target=target), path))
+            result = classifier.analyze(path, method=method, target=target)
         except InputError as exc:
-            records.append({"file": path, "error": str(exc)})
-    return records
+            yield {"file": path, "error": str(exc)}
+            continue
+        yield {**record_of(result, path), **(extra(result, path) if extra else {})}
+
+
+def score_files(paths: Sequence[str], method: str | None = None, target: str | None = None,
+                model_dir: str | None = None) -> list[dict[str, Any]]:
+    """:func:`records` as a list: what one Dask task sends back."""
+    return list(records(paths, method, target, model_dir))
 
 
 def score(paths: Sequence[str], method: str | None = None, target: str | None = None, model_dir: str | None = None,
@@ -67,8 +75,7 @@ def score(paths: Sequence[str], method: str | None = None, target: str | None = 
     """Records for ``paths`` in input order: locally, or on Dask when ``workers`` or ``scheduler``
     is given (see the module's docstring)."""
     if not workers and not scheduler:
-        for start in range(0, len(paths), chunk):
-            yield from score_files(paths[start:start + chunk], method, target, model_dir)
+        yield from records(paths, method, target, model_dir)
         return
     with _client(workers, scheduler) as client:
         # several tasks per worker, so that none idles while another finishes a long chunk

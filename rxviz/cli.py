@@ -22,7 +22,7 @@ def _say_error(message: str) -> None:
 
 
 def _cmd_predict(args: argparse.Namespace) -> int:
-    from .archive import expand, score
+    from .archive import expand, records, score
 
     paths = expand(args.images)
     if not paths:
@@ -31,11 +31,11 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     if args.cam_dir:
         if args.workers or args.scheduler:
             raise ValueError("--cam-dir writes overlays in this process: leave out --workers and --scheduler")
-        records = _predict_with_overlays(args, paths, method)
+        answers = records(paths, method, args.target, args.model_dir, extra=_overlay_writer(args, method))
     else:
-        records = score(paths, method, args.target, args.model_dir, args.workers, args.scheduler)
+        answers = score(paths, method, args.target, args.model_dir, args.workers, args.scheduler)
     failed = 0
-    for record in records:
+    for record in answers:
         if "error" in record:
             _say_error(f"{record['file']}: {record['error']}")
             failed += 1
@@ -49,25 +49,20 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def _predict_with_overlays(args: argparse.Namespace, paths: list[str], method: str):
-    """Records as :func:`rxviz.archive.score` gives them, each with its overlay PNG written."""
+def _overlay_writer(args: argparse.Namespace, method: str):
+    """``extra`` for :func:`rxviz.archive.records`: writes each result's overlay PNG into
+    ``--cam-dir`` and adds its path and the heatmap's summary to the record."""
     import cv2
 
-    from .api import Classifier
-    from .archive import record_of
-
-    classifier = Classifier.load(args.model_dir)
     Path(args.cam_dir).mkdir(parents=True, exist_ok=True)
-    for path in paths:
-        try:
-            result = classifier.analyze(path, method=method, target=args.target)
-        except InputError as exc:
-            yield {"file": path, "error": str(exc)}
-            continue
+
+    def write(result, path: str) -> dict:
         out = Path(args.cam_dir) / f"{Path(path).stem}_{method}_{result.target}.png"
         picture = result.overlay(alpha=args.alpha, colormap=args.colormap, outline=not args.no_outline)
         cv2.imwrite(str(out), cv2.cvtColor(picture, cv2.COLOR_RGB2BGR))
-        yield {**record_of(result, path), "overlay": str(out), "summary": result.heat_summary}
+        return {"overlay": str(out), "summary": result.heat_summary}
+
+    return write
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
