@@ -51,6 +51,14 @@ class ModelCard:
         record = self.extra.get("explanation_checks", {}).get("methods", {}).get(method)
         return None if record is None else [check for check, ok in record["passes"].items() if not ok]
 
+    def trust_verdict(self, method: str) -> str | None:
+        """:meth:`failed_checks` in words for the dashboard and the report: "passed every check" or
+        "failed the ... and the ..."; None when the card holds no record for ``method``."""
+        failed = self.failed_checks(method)
+        if failed is None:
+            return None
+        return "failed " + " and ".join(CHECK_NAMES[c] for c in failed) if failed else "passed every check"
+
     @property
     def model_path(self) -> Path:
         return self.directory / self.model_file

@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 import numpy as np
 
 from .api import Result
-from .card import CHECK_NAMES, ModelCard
+from .card import ModelCard
 from .explain import DESCRIPTIONS
 from .lungs import OUTSIDE, ZONES
 from .overlay import DEFAULT_COLORMAP, fit_within
@@ -46,12 +46,10 @@ def zone_line(zones: dict[str, float]) -> str:
 
 def method_warning(card: ModelCard, method: str) -> str:
     """A warning when ``method`` failed a trust check on the test images (model card), else ""."""
-    failed = card.failed_checks(method)
-    if not failed:
+    if not card.failed_checks(method):
         return ""
     name = DESCRIPTIONS[method].split(":")[0]
-    return (f"Warning: {name} failed {' and '.join(CHECK_NAMES[c] for c in failed)} on the test images"
-            " (model card): read its map with care.")
+    return f"Warning: {name} {card.trust_verdict(method)} on the test images (model card): read its map with care."
 
 
 def report_png(result: Result, card: ModelCard, alpha: float = 0.4, colormap: str = DEFAULT_COLORMAP,

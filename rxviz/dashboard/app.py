@@ -19,7 +19,6 @@ import ipywidgets as widgets
 import numpy as np
 
 from ..api import Classifier, Result
-from ..card import CHECK_NAMES
 from ..explain import DESCRIPTIONS, SAME_MAP
 from ..io import ImageSource, InputError
 from ..overlay import COLORMAPS, DEFAULT_COLORMAP, colour_stops, draw_outline, fit_within, overlay
@@ -413,11 +412,10 @@ class Dashboard:
         if self.classifier.needs_tensorflow(method):
             note += ('<br><span class="rx-slow">It runs on TensorFlow, loaded the first time it is used:'
                      " a few seconds more then.</span>")
-        failed = self.classifier.card.failed_checks(method)
-        if failed is not None:
-            failed = [CHECK_NAMES[check] for check in failed]
-            verdict = ("passed every check" if not failed else
-                       "<b>failed</b> " + ", ".join(failed) + ": read its map with care")
+        verdict = self.classifier.card.trust_verdict(method)
+        if verdict is not None:
+            if self.classifier.card.failed_checks(method):
+                verdict = verdict.replace("failed", "<b>failed</b>", 1) + ": read its map with care"
             note += f'<br><span class="rx-trust">On the test images this method {verdict}' \
                     " (see the model card).</span>"
         self.method_note.value = f'<div class="rx-note" style="max-width:28em">{note}</div>'
