@@ -82,7 +82,7 @@ def test_bad_input_raises_the_documented_error():
 
 
 #: Floors a little under the bundled model's measured test figures (models/MODEL_CARD.md).
-#: Measured: accuracy 0.914, macro-F1 0.903, binary 0.967, sensitivity 0.984, specificity 0.936.
+#: Measured (whole folder): accuracy 0.897, macro-F1 0.886, binary 0.957, sensitivity 0.984, specificity 0.908.
 FLOORS = {"accuracy": 0.88, "macro_f1": 0.87, "binary accuracy": 0.94, "sensitivity": 0.96, "specificity": 0.90}
 
 
@@ -105,4 +105,4 @@ def test_regression_guard_three_class_and_binary_figures(test_folder_report):
                 "sensitivity": b["sensitivity"], "specificity": b["specificity"]}
     assert all(measured[k] >= floor for k, floor in FLOORS.items()), measured
     for name in CLASS_NAMES:  # every class is recognised, not just pneumonia vs normal
-        assert r["per_class"][name]["f1"] >= 0.78, r["per_class"]  # lowest measured: VIRAL 0.830
+        assert r["per_class"][name]["f1"] >= 0.78, r["per_class"]  # lowest measured: VIRAL 0.809

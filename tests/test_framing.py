@@ -8,10 +8,11 @@ import pytest
 from rxviz.framing import CUT, PAD, cut_rows, flip_shares, framing_flips, pad_rows
 from rxviz.io import load_image
 
-#: Ceiling on the share of labels a cut or padding may change. The bundled model changes 8 % of
-#: these 100 (7 % of the whole test folder; the target is 3 %); the model it replaced, which read
-#: the framing, 40 %. A regression guard, to be lowered as the model improves.
-MAX_FLIPS = 0.12
+#: Ceiling on the share of labels a cut or padding may change: the target. The bundled model,
+#: trained to give two framings of an image one answer, changes 0.3 % of the whole test folder's;
+#: its predecessor, framed on the lungs without that, 7 %; the model before it, which read the
+#: framing, 40 %.
+MAX_FLIPS = 0.03
 
 
 def test_cut_and_pad_change_only_the_rows():
