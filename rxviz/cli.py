@@ -240,11 +240,16 @@ def _cmd_fit_ood(args: argparse.Namespace) -> int:
 
 def _cmd_export(args: argparse.Namespace) -> int:
     from .card import model_dir
-    from .export import export_classifier, export_segmenter
+    from .export import current_copy, export_classifier, export_segmenter
     from .lungs import lung_model_dir
 
     for folder, export in ((Path(args.model_dir) if args.model_dir else model_dir(), export_classifier),
                            (Path(args.lung_model_dir) if args.lung_model_dir else lung_model_dir(), export_segmenter)):
+        entry = None if args.force else current_copy(folder)
+        if entry:
+            print(f"{folder / entry['file']}: up to date with {entry['source']} (sha256 {entry['sha256'][:16]}…);"
+                  " --force writes it again")
+            continue
         entry = export(folder)
         print(f"{folder / entry['file']}: outputs {', '.join(entry['outputs'])}; largest difference from"
               f" {entry['source']} {max(entry['max_abs_difference'].values()):.1e}; sha256 {entry['sha256'][:16]}…")
@@ -356,6 +361,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("export", help="write the ONNX copies of the classifier and the lung segmenter the light"
                             " path runs (needs the export extra)")
     p.add_argument("--lung-model-dir", default=None, help="segmenter folder (default: the bundled one)")
+    p.add_argument("--force", action="store_true",
+                   help="export a model again even when its card lists an unchanged copy of it")
     p.set_defaults(func=_cmd_export)
 
     for sub in commands.choices.values():

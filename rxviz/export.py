@@ -70,6 +70,19 @@ def export_onnx(model, directory: Path, source_file: str, onnx_file: str) -> dic
     }
 
 
+def current_copy(directory: Path) -> dict[str, Any] | None:
+    """The card's ``runtime`` entry when its copy is on disk unchanged and was exported from the
+    model file as it is now, else None. Exporting such a model again would change nothing but the
+    copy's hash: the converter's bytes differ from run to run."""
+    entry = json.loads((Path(directory) / CARD_FILE).read_text()).get("runtime")
+    if not entry:
+        return None
+    copy, source = Path(directory) / entry["file"], Path(directory) / entry["source"]
+    fresh = (copy.is_file() and source.is_file() and sha256(copy) == entry["sha256"]
+             and sha256(source) == entry["source_sha256"])
+    return entry if fresh else None
+
+
 def export_classifier(directory: Path) -> dict[str, Any]:
     """Export the classifier in ``directory`` and list the copy in its card."""
     card = load_card(Path(directory).resolve())

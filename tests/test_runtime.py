@@ -131,6 +131,24 @@ def test_export_writes_a_checked_copy_and_refuses_one_that_differs(tmp_path, mon
         load_card.cache_clear()
 
 
+def test_export_leaves_an_up_to_date_copy_alone(tmp_path):
+    """The converter's bytes differ from run to run: an unchanged model keeps its copy and hash."""
+    from rxviz.export import current_copy
+
+    models = tmp_path / "models"
+    shutil.copytree(REPO / "models", models)
+    folder = models / "lungs"
+    listed = json.loads((folder / CARD_FILE).read_text())["runtime"]
+    assert current_copy(folder) == listed
+    run = subprocess.run([sys.executable, "-m", "rxviz.cli", "export", "--model-dir", str(models),
+                          "--lung-model-dir", str(folder)], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.count("up to date") == 2 and sha256(folder / "lungs.onnx") == listed["sha256"]
+    with open(folder / "lungs.keras", "ab") as model_file:  # a changed model: its copy is stale
+        model_file.write(b"\0")
+    assert current_copy(folder) is None
+
+
 def test_an_unknown_runtime_is_a_clear_error(monkeypatch):
     monkeypatch.setenv(RUNTIME_ENV, "tflite")
     with pytest.raises(ValueError, match="onnx, keras"):
