@@ -3,8 +3,9 @@
 Story of a run: list the training images and carve two validation sets out of them, both by
 patient: the lowest patient IDs of each ID series (the closest to the test folder's period, which
 shares its framing shift) and a random draw of the rest; frame every image on its lungs (the lung
-segmenter's box plus a margin), so the framing of the radiograph cannot become a cue; train with
-augmentation suited to radiographs and class-balanced weights; keep the epoch with the lowest loss
+segmenter's box plus a margin), so the framing of the radiograph cannot become a cue; optionally
+keep random collimations of each image and ask two of them for the same answer (the consistency
+loss); train with augmentation suited to radiographs and class-balanced weights; keep the epoch with the lowest loss
 on the lowest-ID validation set; measure both sets and the framing stress test; write
 ``model.keras`` and ``model_card.json``. The test folder is never touched here.
 """
@@ -150,7 +151,7 @@ def validation_dataset(images, targets, sample_weights, config: TrainConfig) -> 
 @keras.saving.register_keras_serializable(package="rxviz")
 class ConsistencyLoss(keras.losses.Loss):
     """Cross-entropy of each image plus ``weight`` times the Jensen-Shannon divergence between the
-    answers for two framings of the same image, the batch's two halves (:func:`make_dataset`):
+    answers for two framings of the same image, the batch's two halves (:func:`framing_batches`):
     AugMix's consistency loss (Hendrycks et al. 2020), here asking the model to give one answer
     however the chest is collimated. The cross-entropy alone pushes each framing towards the
     label; the divergence also pushes the two answers towards each other when both are wrong."""
