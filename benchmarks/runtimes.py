@@ -53,8 +53,9 @@ for _ in range(runs):
 expected = {k[4:]: arrays[k][:1] for k in arrays.files if k.startswith("ref_")}
 # LiteRT renames its outputs: match them by shape
 diff = max(float(np.abs(v - next(e for e in expected.values() if e.shape == v.shape)).max()) for v in out.values())
-uss = sum(int(l.split()[1]) for l in open("/proc/self/smaps") if l.startswith(("Private_Clean", "Private_Dirty")))
-print(json.dumps({"load_s": loaded, "ms": 1000 * statistics.median(times), "uss_mib": uss / 1024,
+import psutil
+uss = psutil.Process().memory_full_info().uss
+print(json.dumps({"load_s": loaded, "ms": 1000 * statistics.median(times), "uss_mib": uss / 2**20,
                   "max_diff": diff, "names": names, "batch": str(batch_dim)}))
 """
 
