@@ -168,7 +168,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
     config = TrainConfig(epochs=args.epochs, input_size=args.input_size, seed=args.seed, limit=args.limit,
                          reframe_variants=args.reframe_variants, reframe_cut=args.reframe_cut,
-                         reframe_pad=args.reframe_pad, consistency=args.consistency)
+                         reframe_pad=args.reframe_pad, consistency=args.consistency,
+                         label_smoothing=args.label_smoothing)
     command = "rxviz " + " ".join(shlex.quote(a) for a in args.argv)
     train(Path(args.data), Path(args.out), config, command=command)
     return 0
@@ -330,6 +331,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--consistency", type=float, default=TrainConfig.consistency,
                    help="weight of the loss that asks two framings of an image for the same answer; batches then"
                         " hold pairs, so an epoch costs twice as much (default: %(default)s, off)")
+    p.add_argument("--label-smoothing", type=float, default=TrainConfig.label_smoothing,
+                   help="share of each target spread over the other classes (default: %(default)s)")
     p.add_argument("--seed", type=int, default=TrainConfig.seed)
     p.add_argument("--limit", type=int, default=None, help="use only N training images (smoke test)")
     p.set_defaults(func=_cmd_train)
