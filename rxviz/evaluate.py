@@ -20,7 +20,7 @@ from .card import update_card
 from .data import CLASS_NAMES, Sample, list_samples, split_by_patient
 from .framing import flip_shares, framing_labels
 from .io import load_image
-from .metrics import (calibration_bins, classification_report, expected_calibration_error, fit_temperature,
+from .metrics import (ECE_DRAWS, calibration_bins, classification_report, expected_calibration_error, fit_temperature,
                       targets_met, with_temperature)
 from .runtime import card_lines
 
@@ -126,7 +126,8 @@ def format_report(report: dict[str, Any]) -> str:
         f"images: {report['n_images']}   3-class accuracy: {report['accuracy']:.3f}   macro-F1: {report['macro_f1']:.3f}",
         f"pneumonia vs normal: accuracy {binary['accuracy']:.3f}  sensitivity {binary['sensitivity']:.3f}"
         f"  specificity {binary['specificity']:.3f}  ROC AUC {binary['roc_auc']:.3f}",
-        f"calibration: ECE {report['ece']:.3f}   framing stress test: labels changed by a 10 % cut"
+        f"calibration: ECE {report['ece']:.3f}{_ece_noise(report, short=True)}",
+        f"framing stress test: labels changed by a 10 % cut"
         f" {report['framing']['cut']:.3f}, by 6 % padding {report['framing']['pad']:.3f}"
         f" (either {report['framing']['either']:.3f})",
         "",
@@ -151,6 +152,20 @@ def write_card(model_dir: Path, **sections: Any) -> Path:
 
 def _pct(x: float) -> str:
     return f"{100 * x:.1f} %"
+
+
+def _ece_noise(report: dict[str, Any], short: bool = False) -> str:
+    """How large an ECE sampling alone gives on this many images (empty for older reports)."""
+    floor = report.get("ece_if_calibrated")
+    if not floor:
+        return ""
+    if short:
+        return (f" (a perfectly calibrated model reads {floor['mean']:.3f} on this many images by chance,"
+                f" up to {floor['p90']:.3f} in 90 % of draws)")
+    return (f"An ECE measured on {report['n_images']} images is not zero even for a perfectly calibrated"
+            f" model: drawing each answer right with probability equal to its confidence gives"
+            f" {floor['mean']:.3f} on average ({floor['p90']:.3f} or less in 90 % of {ECE_DRAWS:,} draws), and"
+            f" {_pct(floor['share_at_least_measured'])} of draws reach the measured {report['ece']:.3f}.")
 
 
 def plot_calibration(report: dict[str, Any], title: str):
@@ -251,7 +266,8 @@ def render_card(card: dict[str, Any]) -> str:
         for key, (target, higher) in TARGETS.items():
             out.append(f"| {key} | {figures[key]:.3f} | {'≥' if higher else '≤'} {target:g}"
                        f" | {'yes' if verdicts[key] else '**no**'} |")
-        out += ["", f"- {_summary(test)}.",
+        noise = _ece_noise(test)
+        out += ["", f"- {_summary(test)}.", *([f"- {noise}"] if noise else []),
                 f"- Framing stress test: a 10 % cut at top and bottom changes {_pct(test['framing']['cut'])} of the labels,"
                 f" 6 % of edge rows added above and below {_pct(test['framing']['pad'])}.", ""]
         out += _report_lines(test)

@@ -58,3 +58,27 @@ def test_temperature_softens_overconfidence_without_changing_the_answer():
     assert (softened.argmax(axis=1) == predicted).all()
     assert abs(softened.max(axis=1).mean() - 0.7) < 0.03  # confidence now matches accuracy
     assert np.allclose(with_temperature(probabilities, 1.0), probabilities)
+
+
+def test_ece_of_a_calibrated_model_is_not_zero_on_few_images():
+    from rxviz.metrics import calibration_bins, ece_if_calibrated, expected_calibration_error
+
+    rng = np.random.default_rng(1)
+    confidence = rng.uniform(0.55, 1.0, 150)
+    probabilities = np.stack([confidence, 1 - confidence], axis=1)
+    floor = ece_if_calibrated(probabilities, measured=0.0)
+    # a calibrated model on 150 images: the sampling noise alone is several points of ECE
+    assert 0.03 < floor["mean"] < 0.08 and floor["p90"] > floor["mean"]
+    assert floor["share_at_least_measured"] == 1.0
+    # the same draws done by hand, through the bins the report uses, give the same spread
+    by_hand = [expected_calibration_error(calibration_bins(np.where(rng.random(150) < confidence, 0, 1),
+                                                           probabilities)) for _ in range(400)]
+    assert abs(np.mean(by_hand) - floor["mean"]) < 0.004
+    assert abs(np.percentile(by_hand, 90) - floor["p90"]) < 0.01
+    # ... while a model wrong half the time at these confidences stands far above it
+    wrong = np.where(rng.random(150) < 0.5, 0, 1)
+    bad = expected_calibration_error(calibration_bins(wrong, probabilities))
+    assert ece_if_calibrated(probabilities, bad)["share_at_least_measured"] < 0.01
+    # more images, less noise
+    many = np.tile(probabilities, (10, 1))
+    assert ece_if_calibrated(many, 0.0)["mean"] < floor["mean"] / 2
