@@ -1,4 +1,4 @@
-"""Serving the dashboard: let a Voila page shut its kernel down when it is closed.
+"""Serving the dashboard: pages that shut their kernels down, and a class served in turn.
 
 Voila's page asks the server to shut its kernel down when the tab is closed or reloaded, sending
 the ``_xsrf`` cookie back as Jupyter's cross-site check requires. But Voila streams the page
@@ -7,13 +7,25 @@ from POST``, voila-dashboards/voila#1458) and every visit leaves a kernel of sev
 until culling frees it. Setting the cookie when the page is requested, as Jupyter's own pages do,
 makes the shutdown work; the cross-site check itself is unchanged.
 
+When a class opens the page at once, every visit starts a kernel and runs the notebook, and the
+browsers then load the page's scripts. Shared by all on a few cores, everyone waits about as long
+as the last one. :func:`render_in_turn` lets at most one page per core (``$RXVIZ_RENDERS``) start
+its kernel and run the notebook at a time, the others waiting in arrival order, so the first pages
+are ready in seconds; the last waits no longer than before, since the work is the same.
+
 Used as a Jupyter server extension on Binder and JupyterHub (``binder/jupyter_server_config.py``)
 and by Voila on its own through ``binder/voila.py``.
 """
 
 from __future__ import annotations
 
+import asyncio
+import os
+
 _PATCHED = "_rxviz_sets_xsrf_cookie"
+_GATED = "_rxviz_renders_in_turn"
+#: Environment variable: how many pages may run their notebook at once (default: one per core).
+RENDERS_ENV = "RXVIZ_RENDERS"
 
 
 def set_xsrf_cookie_on_voila_pages() -> None:
@@ -33,10 +45,42 @@ def set_xsrf_cookie_on_voila_pages() -> None:
     setattr(BaseVoilaHandler, _PATCHED, True)
 
 
+def renders_at_once() -> int:
+    """``$RXVIZ_RENDERS``, else the cores this process may use; 0 means no limit."""
+    value = os.environ.get(RENDERS_ENV, "").strip()
+    if not value:
+        return len(os.sched_getaffinity(0))
+    if not value.isdigit():
+        raise ValueError(f"{RENDERS_ENV}={value!r}: give a whole number of pages (0: no limit)")
+    return int(value)
+
+
+def render_in_turn(limit: int | None = None) -> None:
+    """Let at most ``limit`` (default :func:`renders_at_once`) Voila pages start a kernel and run
+    the notebook at a time; later requests wait, first come first served."""
+    from voila.handler import VoilaHandler
+
+    limit = renders_at_once() if limit is None else limit
+    if getattr(VoilaHandler, _GATED, False) or limit <= 0:
+        return
+    render = VoilaHandler.get_generator
+    gate = asyncio.Semaphore(limit)  # waiters are woken in arrival order
+
+    async def render_when_free(self, *args, **kwargs):
+        async with gate:
+            async for html in render(self, *args, **kwargs):
+                yield html
+
+    VoilaHandler.get_generator = render_when_free
+    setattr(VoilaHandler, _GATED, True)
+
+
 def _jupyter_server_extension_points() -> list[dict]:
     return [{"module": "rxviz.serving"}]
 
 
 def _load_jupyter_server_extension(server_app) -> None:
     set_xsrf_cookie_on_voila_pages()
-    server_app.log.info("rxviz: Voila pages shut their kernels down when closed")
+    render_in_turn()
+    server_app.log.info(f"rxviz: Voila pages shut their kernels down when closed; {renders_at_once() or 'any number of'}"
+                        " pages run their notebook at a time")
