@@ -99,16 +99,20 @@ async def _session(browser, url: str, image: Path, timeout_s: float, motion: str
     context = await browser.new_context(viewport={"width": 1400, "height": 900}, reduced_motion=motion)
     page = await context.new_page()
     start = time.perf_counter()
+    step = "opening the page"  # where a failed session stopped, for its error line
     try:
         await page.goto(url, timeout=timeout_s * 1000)
+        step = "waiting for the upload button"
         await page.locator(".rx-upload").wait_for(state="visible", timeout=timeout_s * 1000)
+        step = "uploading"
         async with page.expect_file_chooser(timeout=timeout_s * 1000) as chooser:
             await page.locator(".rx-upload").click()
         await (await chooser.value).set_files(str(image))
+        step = "waiting for the result"
         await page.locator(".rx-label").wait_for(timeout=timeout_s * 1000)
         return time.perf_counter() - start, ""
     except Exception as exc:  # a failed session is counted, not fatal
-        return None, f"{type(exc).__name__}: {str(exc).splitlines()[0][:120]}"
+        return None, f"{step} after {time.perf_counter() - start:.0f} s: {type(exc).__name__}: {str(exc).splitlines()[0][:120]}"
     finally:
         await context.close()
 
