@@ -20,8 +20,8 @@ from .card import update_card
 from .data import CLASS_NAMES, Sample, list_samples, split_by_patient
 from .framing import flip_shares, framing_labels
 from .io import load_image
-from .metrics import (ECE_DRAWS, calibration_bins, classification_report, expected_calibration_error, fit_temperature,
-                      targets_met, with_temperature)
+from .metrics import (ECE_DRAWS, calibration_bins, classification_report, ece_if_calibrated, expected_calibration_error,
+                      fit_temperature, targets_met, with_temperature)
 from .runtime import card_lines
 
 T = TypeVar("T")
@@ -73,6 +73,7 @@ def evaluate_folder(
         changed.append(framing_labels(lambda x: classifier.probabilities(x).argmax(axis=1), images))
     probabilities = np.concatenate(probabilities)
     report = classification_report([s.label for s in samples], probabilities, classifier.class_names)
+    report["ece_if_calibrated"] = ece_if_calibrated(probabilities, report["ece"])
     cut, padded = (np.concatenate(part) for part in zip(*changed))
     report["framing"] = flip_shares(probabilities.argmax(axis=1), cut, padded)
     report["folder"] = str(folder)
