@@ -1,6 +1,6 @@
-"""A class opens the dashboard at once: N browser sessions against one real Voilà server.
+"""A class opens the dashboard at once: N sessions against one real Voilà server.
 
-    .venv/bin/python benchmarks/load_test.py --sessions 10 20 30 [--runtime onnx keras] [-- VOILA_OPTION ...]
+    .venv/bin/python benchmarks/load_test.py --sessions 10 20 30 [--runtime onnx keras] [--browsers K] [-- VOILA_OPTION ...]
 
 For each runtime and N, the server is started fresh by the README's command (scripts/dashboard.sh, so it
 runs with the same settings a teacher gets, plus any Voilà options given after ``--``). N pages
@@ -10,6 +10,12 @@ per N: sessions that got a result, median and 95th-percentile time from opening 
 the result, the memory the kernels hold of their own (USS, per session) and the memory used on
 the whole machine at its fullest. ``--runtime`` sets RXVIZ_RUNTIME for the kernels: "onnx" is the
 light default path, "keras" the TensorFlow one.
+
+With ``--browsers K`` only K of the N sessions are Chromium pages; the others are spoken on the
+wire by benchmarks/wire_client.py (the page fetched, so Voilà starts a kernel and runs the
+notebook, the radiograph sent to the upload widget, the verdict awaited), which costs this
+machine next to nothing. All N Chromium pages on the server's own two cores take more CPU than
+the server does; in a class each browser runs on a student's own machine.
 """
 
 from __future__ import annotations
@@ -21,10 +27,11 @@ import statistics
 import subprocess
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
+import wire_client
 from dashboard_server import CHROMIUM, CHROMIUM_FLAGS, REPO, free_port, start_dashboard, stop_dashboard
 
 from rxviz.data import data_dir, list_samples
@@ -43,6 +50,8 @@ class LoadResult:
     #: on a real class, the students' own machines)
     server_cpu_s: float = float("nan")
     other_cpu_s: float = float("nan")
+    #: the Chromium pages' times (``seconds`` holds every session's, wire ones included)
+    browser_seconds: list[float] = field(default_factory=list)
 
     @property
     def median(self) -> float:
@@ -95,9 +104,7 @@ def _wait_for_pool(server: subprocess.Popen, size: int, timeout_s: float = 900) 
     raise RuntimeError(f"the pool of {size} pre-heated kernels did not settle in {timeout_s:.0f} s")
 
 
-async def _session(browser, url: str, image: Path, timeout_s: float, motion: str) -> tuple[float | None, str]:
-    context = await browser.new_context(viewport={"width": 1400, "height": 900}, reduced_motion=motion)
-    page = await context.new_page()
+async def _session(page, url: str, image: Path, timeout_s: float) -> tuple[float | None, str]:
     start = time.perf_counter()
     step = "opening the page"  # where a failed session stopped, for its error line
     try:
@@ -114,23 +121,44 @@ async def _session(browser, url: str, image: Path, timeout_s: float, motion: str
     except Exception as exc:  # a failed session is counted, not fatal
         return None, f"{step} after {time.perf_counter() - start:.0f} s: {type(exc).__name__}: {str(exc).splitlines()[0][:120]}"
     finally:
-        await context.close()
+        await page.context.close()
 
 
-async def _drive(url: str, images: list[Path], timeout_s: float, motion: str) -> list[tuple[float | None, str]]:
+async def _wire_session(url: str, image: Path, timeout_s: float) -> tuple[float | None, str]:
+    start = time.perf_counter()
+    try:
+        return await wire_client.session(url, image, timeout_s), ""
+    except Exception as exc:  # a failed session is counted, not fatal
+        return None, f"after {time.perf_counter() - start:.0f} s: {type(exc).__name__}: {str(exc)[:120]}"
+
+
+async def _drive(url: str, images: list[Path], timeout_s: float, motion: str,
+                 browsers: int) -> list[tuple[float | None, str]]:
+    """All sessions at once: the first ``browsers`` as Chromium pages, the rest on the wire."""
+    if not browsers:
+        return await asyncio.gather(*(_wire_session(url, image, timeout_s) for image in images))
     from playwright.async_api import async_playwright
 
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
         try:
-            return await asyncio.gather(*(_session(browser, url, image, timeout_s, motion) for image in images))
+            pages = []  # made before any session starts, so that the pages are not last in the queue
+            for _ in range(browsers):
+                context = await browser.new_context(viewport={"width": 1400, "height": 900}, reduced_motion=motion)
+                pages.append(await context.new_page())
+            return await asyncio.gather(*(_session(page, url, image, timeout_s)
+                                          for page, image in zip(pages, images)),
+                                        *(_wire_session(url, image, timeout_s) for image in images[browsers:]))
         finally:
             await browser.close()
 
 
 def run_load(sessions: int, voila_options: list[str] | None = None, timeout_s: float = 600,
-             log_dir: Path | None = None, runtime: str = "onnx", reduced_motion: bool = False) -> LoadResult:
-    """Start a fresh server, open ``sessions`` pages at once, and measure."""
+             log_dir: Path | None = None, runtime: str = "onnx", reduced_motion: bool = False,
+             browsers: int | None = None) -> LoadResult:
+    """Start a fresh server, open ``sessions`` pages at once (``browsers`` of them in Chromium,
+    default all; the rest through benchmarks/wire_client.py), and measure."""
+    browsers = sessions if browsers is None else min(browsers, sessions)
     samples = list_samples(data_dir() / "test")
     images = [samples[(i * 37) % len(samples)].path for i in range(sessions)]
     port = free_port()
@@ -154,7 +182,7 @@ def run_load(sessions: int, voila_options: list[str] | None = None, timeout_s: f
     server_before, machine_before = _tree_cpu_s(server.pid), _machine_cpu_s()
     try:
         outcomes = asyncio.run(_drive(f"http://127.0.0.1:{port}/", images, timeout_s,
-                                     "reduce" if reduced_motion else "no-preference"))
+                                     "reduce" if reduced_motion else "no-preference", browsers))
         kernels = _kernel_uss_mib(server)
         server_cpu = _tree_cpu_s(server.pid) - server_before
         other_cpu = _machine_cpu_s() - machine_before - server_cpu
@@ -164,7 +192,7 @@ def run_load(sessions: int, voila_options: list[str] | None = None, timeout_s: f
         stop_dashboard(server)
     seconds = [t for t, _ in outcomes if t is not None]
     return LoadResult(runtime, sessions, len(seconds), seconds, [e for _, e in outcomes if e], kernels / max(sessions, 1),
-                      peak[0] / 2**20, server_cpu, other_cpu)
+                      peak[0] / 2**20, server_cpu, other_cpu, [t for t, _ in outcomes[:browsers] if t is not None])
 
 
 def main() -> None:
@@ -176,18 +204,27 @@ def main() -> None:
     parser.add_argument("--reduced-motion", action="store_true",
                         help="the pages ask for reduced motion, so the loading spinner does not animate: on one"
                              " machine the N pages' animations otherwise take CPU from the server")
+    parser.add_argument("--browsers", type=int, default=None, metavar="K",
+                        help="only K of the N sessions are Chromium pages (default: all); the others are"
+                             " benchmarks/wire_client.py, which does on the network what a page does without"
+                             " drawing it, so N browsers do not share the server's two cores (in a class they"
+                             " run on the students' own machines)")
     parser.add_argument("voila_options", nargs="*", help="extra Voilà options, after --")
     args = parser.parse_args()
 
     rows = []
     for runtime, n in [(runtime, n) for runtime in args.runtime for n in args.sessions]:
-        result = run_load(n, args.voila_options, args.timeout, runtime=runtime, reduced_motion=args.reduced_motion)
+        result = run_load(n, args.voila_options, args.timeout, runtime=runtime, reduced_motion=args.reduced_motion,
+                          browsers=args.browsers)
         rows.append(result)
-        print(f"{runtime} N={n}: {result.succeeded}/{n} ok, median {result.median:.1f} s, p95 {result.p95:.1f} s, "
+        in_browser = (f" (the {args.browsers} Chromium pages': {', '.join(f'{t:.1f}' for t in result.browser_seconds)} s)"
+                      if args.browsers is not None else "")
+        print(f"{runtime} N={n}: {result.succeeded}/{n} ok, median {result.median:.1f} s{in_browser}, p95 {result.p95:.1f} s, "
               f"kernel memory {result.kernel_mib:.0f} MiB per session, machine peak {result.peak_used_mib / 1024:.1f} GiB,"
               f" CPU s: server + kernels {result.server_cpu_s:.0f}, browser and rest {result.other_cpu_s:.0f}"
               + (f"; errors: {result.errors}" if result.errors else ""), flush=True)
     print(f"\nmachine: {os.cpu_count()} CPUs, {psutil.virtual_memory().total / 2**30:.0f} GiB;"
+          f" Chromium pages: {'all' if args.browsers is None else args.browsers}, the rest on the wire;"
           f" {'reduced motion; ' if args.reduced_motion else ''}"
           f"voila options: {' '.join(args.voila_options) or '(the README defaults)'}")
     print(f"{'runtime':>8} {'sessions':>8} {'ok':>5} {'median s':>9} {'p95 s':>7} {'MiB/session':>12} {'peak GiB':>9}"

@@ -1,0 +1,135 @@
+"""A student's session on the dashboard, spoken on the wire instead of drawn by a browser.
+
+The load benchmark's Chromium pages run on the server's own cores, where each costs several CPU
+seconds to load Voilà's scripts and draw the widgets: work a real class does on the students'
+own machines. This client does what such a page does on the network, and little else: it fetches
+the page (so Voilà starts a kernel and runs the notebook, exactly as for a browser), connects to
+that kernel's websocket, asks for the widgets' state as ipywidgets' front end does
+(``jupyter.widget.control``, ``request_states``), sends a radiograph to the upload widget as the
+browser's FileUpload does (an ``update`` of its ``value``, the bytes as a binary buffer), and
+waits until a widget's state carries the verdict (``rx-label``). Legacy websocket framing
+(jupyter_server's ``serialize_binary_message``): JSON text frames, binary frames for buffers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from jupyter_server.services.kernels.connection.base import deserialize_binary_message, serialize_binary_message
+from tornado.httpclient import AsyncHTTPClient, HTTPRequest
+from tornado.websocket import websocket_connect
+
+KERNEL_ID = re.compile(r'"kernelId":\s*"([0-9a-f-]+)"')
+
+
+class WireSession:
+    """One kernel of a Voilà page, driven through its websocket."""
+
+    def __init__(self, base_url: str):
+        self.base_url = base_url.rstrip("/")
+        self.session = uuid.uuid4().hex
+        self.kernel_id = ""
+        self.cookies = ""
+        self.ws = None
+
+    async def open_page(self, timeout_s: float) -> None:
+        """GET the page: returns once Voilà has run the notebook and sent it (its kernel is live)."""
+        client = AsyncHTTPClient(force_instance=True)  # the shared one queues beyond 10 requests at a time
+        try:
+            response = await client.fetch(HTTPRequest(self.base_url + "/", connect_timeout=timeout_s,
+                                                      request_timeout=timeout_s))
+        finally:
+            client.close()
+        match = KERNEL_ID.search(response.body.decode())
+        if not match:
+            raise RuntimeError("the page names no kernel")
+        self.kernel_id = match.group(1)
+        self.cookies = "; ".join(c.split(";", 1)[0] for c in response.headers.get_list("Set-Cookie"))
+
+    async def connect(self, timeout_s: float) -> None:
+        url = self.base_url.replace("http", "ws", 1) + f"/api/kernels/{self.kernel_id}/channels?session_id={self.session}"
+        self.ws = await websocket_connect(HTTPRequest(url, headers={"Cookie": self.cookies},
+                                                          connect_timeout=timeout_s, request_timeout=timeout_s),
+                                          max_message_size=256 * 2**20)
+
+    def _send(self, msg_type: str, content: dict[str, Any], buffers: list[bytes] | None = None,
+              metadata: dict[str, Any] | None = None) -> None:
+        msg = {"header": {"msg_id": uuid.uuid4().hex, "username": "", "session": self.session, "msg_type": msg_type,
+                          "version": "5.3", "date": ""},
+               "parent_header": {}, "metadata": metadata or {}, "content": content, "channel": "shell"}
+        if buffers:
+            self.ws.write_message(serialize_binary_message({**msg, "buffers": buffers}), binary=True)
+        else:
+            self.ws.write_message(json.dumps(msg))
+
+    async def _receive(self) -> dict[str, Any]:
+        frame = await self.ws.read_message()
+        if frame is None:
+            raise RuntimeError("the kernel's websocket closed")
+        return deserialize_binary_message(frame) if isinstance(frame, bytes) else json.loads(frame)
+
+    async def widget_states(self) -> dict[str, dict[str, Any]]:
+        """Every widget's state by model id, asked for as ipywidgets' front end does."""
+        control = uuid.uuid4().hex
+        self._send("comm_open", {"comm_id": control, "target_name": "jupyter.widget.control", "data": {}},
+                   metadata={"version": "1.0.0"})  # ipywidgets' control protocol
+        self._send("comm_msg", {"comm_id": control, "data": {"method": "request_states"}})
+        reply = await self.wait_for("update_states")
+        return {model_id: s["state"] for model_id, s in reply["content"]["data"]["states"].items()}
+
+    def upload(self, model_id: str, image: Path) -> None:
+        """Set a FileUpload's value to ``image``, as the browser does once a file is chosen."""
+        data = image.read_bytes()
+        value = [{"name": image.name, "type": "image/jpeg", "size": len(data),
+                  "last_modified": int(time.time() * 1000), "content": None}]
+        self._send("comm_msg", {"comm_id": model_id, "data": {"method": "update", "state": {"value": value},
+                                                             "buffer_paths": [["value", 0, "content"]]}}, [data])
+
+    async def wait_for(self, needle: str) -> dict[str, Any]:
+        """The next message whose content mentions ``needle``."""
+        while True:
+            msg = await self._receive()
+            if needle in json.dumps(msg.get("content", {})):
+                return msg
+
+    async def wait_for_state(self, text: str) -> None:
+        """Until a widget's new state has a value containing ``text`` (the verdict's HTML)."""
+        while True:
+            msg = await self._receive()
+            if msg["header"]["msg_type"] == "comm_msg":
+                state = msg["content"]["data"].get("state", {})
+                if any(isinstance(value, str) and text in value for value in state.values()):
+                    return
+
+    def close(self) -> None:
+        if self.ws is not None:
+            self.ws.close()
+
+
+async def session(base_url: str, image: Path, timeout_s: float) -> float:
+    """Seconds from asking for the page to the verdict, for one wire-level session; a
+    TimeoutError names the step that waited past ``timeout_s`` in all."""
+    start = time.perf_counter()
+    wire = WireSession(base_url)
+    step = "opening the page"
+    try:
+        async with asyncio.timeout(timeout_s):
+            await wire.open_page(timeout_s)
+            step = "connecting to the kernel"
+            await wire.connect(timeout_s)
+            step = "asking for the widgets"
+            states = await wire.widget_states()
+            step = "waiting for the result"
+            wire.upload(next(i for i, state in states.items() if state.get("_model_name") == "FileUploadModel"), image)
+            await wire.wait_for_state('class="rx-label"')
+        return time.perf_counter() - start
+    except TimeoutError:
+        raise TimeoutError(f"{step}: no answer within {timeout_s:.0f} s") from None
+    finally:
+        wire.close()
