@@ -218,7 +218,7 @@ def main() -> None:
                           browsers=args.browsers)
         rows.append(result)
         in_browser = (f" (the {args.browsers} Chromium pages': {', '.join(f'{t:.1f}' for t in result.browser_seconds)} s)"
-                      if args.browsers is not None else "")
+                      if args.browsers else "")
         print(f"{runtime} N={n}: {result.succeeded}/{n} ok, median {result.median:.1f} s{in_browser}, p95 {result.p95:.1f} s, "
               f"kernel memory {result.kernel_mib:.0f} MiB per session, machine peak {result.peak_used_mib / 1024:.1f} GiB,"
               f" CPU s: server + kernels {result.server_cpu_s:.0f}, browser and rest {result.other_cpu_s:.0f}"
