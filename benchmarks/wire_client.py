@@ -7,7 +7,7 @@ the page (so Voilà starts a kernel and runs the notebook, exactly as for a brow
 that kernel's websocket, asks for the widgets' state as ipywidgets' front end does
 (``jupyter.widget.control``, ``request_states``), sends a radiograph to the upload widget as the
 browser's FileUpload does (an ``update`` of its ``value``, the bytes as a binary buffer), and
-waits until a widget's state carries the verdict (``rx-label``). Legacy websocket framing
+waits until a widget's new state carries the verdict (``class="rx-label"``). Legacy websocket framing
 (jupyter_server's ``serialize_binary_message``): JSON text frames, binary frames for buffers.
 """
 
@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import mimetypes
 import re
 import time
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from jupyter_server.services.kernels.connection.base import deserialize_binary_message, serialize_binary_message
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
@@ -80,32 +81,23 @@ class WireSession:
         self._send("comm_open", {"comm_id": control, "target_name": "jupyter.widget.control", "data": {}},
                    metadata={"version": "1.0.0"})  # ipywidgets' control protocol
         self._send("comm_msg", {"comm_id": control, "data": {"method": "request_states"}})
-        reply = await self.wait_for("update_states")
-        return {model_id: s["state"] for model_id, s in reply["content"]["data"]["states"].items()}
+        reply = await self.next_comm_msg(lambda data: data.get("method") == "update_states")
+        return {model_id: s["state"] for model_id, s in reply["states"].items()}
 
     def upload(self, model_id: str, image: Path) -> None:
         """Set a FileUpload's value to ``image``, as the browser does once a file is chosen."""
         data = image.read_bytes()
-        value = [{"name": image.name, "type": "image/jpeg", "size": len(data),
+        value = [{"name": image.name, "type": mimetypes.guess_type(image.name)[0] or "", "size": len(data),
                   "last_modified": int(time.time() * 1000), "content": None}]
         self._send("comm_msg", {"comm_id": model_id, "data": {"method": "update", "state": {"value": value},
                                                              "buffer_paths": [["value", 0, "content"]]}}, [data])
 
-    async def wait_for(self, needle: str) -> dict[str, Any]:
-        """The next message whose content mentions ``needle``."""
+    async def next_comm_msg(self, wanted: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
+        """The data of the next comm message from the kernel for which ``wanted(data)`` holds."""
         while True:
             msg = await self._receive()
-            if needle in json.dumps(msg.get("content", {})):
-                return msg
-
-    async def wait_for_state(self, text: str) -> None:
-        """Until a widget's new state has a value containing ``text`` (the verdict's HTML)."""
-        while True:
-            msg = await self._receive()
-            if msg["header"]["msg_type"] == "comm_msg":
-                state = msg["content"]["data"].get("state", {})
-                if any(isinstance(value, str) and text in value for value in state.values()):
-                    return
+            if msg["header"]["msg_type"] == "comm_msg" and wanted(msg["content"]["data"]):
+                return msg["content"]["data"]
 
     def close(self) -> None:
         if self.ws is not None:
@@ -127,7 +119,8 @@ async def session(base_url: str, image: Path, timeout_s: float) -> float:
             states = await wire.widget_states()
             step = "waiting for the result"
             wire.upload(next(i for i, state in states.items() if state.get("_model_name") == "FileUploadModel"), image)
-            await wire.wait_for_state('class="rx-label"')
+            await wire.next_comm_msg(lambda data: any(isinstance(value, str) and 'class="rx-label"' in value
+                                                      for value in data.get("state", {}).values()))
         return time.perf_counter() - start
     except TimeoutError:
         raise TimeoutError(f"{step}: no answer within {timeout_s:.0f} s") from None
