@@ -34,7 +34,7 @@ class WireSession:
 
     def __init__(self, base_url: str):
         self.base_url = base_url.rstrip("/")
-        self.session = uuid.uuid4().hex
+        self.session_id = uuid.uuid4().hex
         self.kernel_id = ""
         self.cookies = ""
         self.ws = None
@@ -54,14 +54,14 @@ class WireSession:
         self.cookies = "; ".join(c.split(";", 1)[0] for c in response.headers.get_list("Set-Cookie"))
 
     async def connect(self, timeout_s: float) -> None:
-        url = self.base_url.replace("http", "ws", 1) + f"/api/kernels/{self.kernel_id}/channels?session_id={self.session}"
+        url = self.base_url.replace("http", "ws", 1) + f"/api/kernels/{self.kernel_id}/channels?session_id={self.session_id}"
         self.ws = await websocket_connect(HTTPRequest(url, headers={"Cookie": self.cookies},
                                                           connect_timeout=timeout_s, request_timeout=timeout_s),
                                           max_message_size=256 * 2**20)
 
     def _send(self, msg_type: str, content: dict[str, Any], buffers: list[bytes] | None = None,
               metadata: dict[str, Any] | None = None) -> None:
-        msg = {"header": {"msg_id": uuid.uuid4().hex, "username": "", "session": self.session, "msg_type": msg_type,
+        msg = {"header": {"msg_id": uuid.uuid4().hex, "username": "", "session": self.session_id, "msg_type": msg_type,
                           "version": "5.3", "date": ""},
                "parent_header": {}, "metadata": metadata or {}, "content": content, "channel": "shell"}
         if buffers:

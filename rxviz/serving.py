@@ -55,14 +55,15 @@ def renders_at_once() -> int:
     return int(value)
 
 
-def render_in_turn(limit: int | None = None) -> None:
+def render_in_turn(limit: int | None = None) -> int:
     """Let at most ``limit`` (default :func:`renders_at_once`) Voila pages start a kernel and run
-    the notebook at a time; later requests wait, first come first served."""
+    the notebook at a time; later requests wait, first come first served. Returns the limit (0:
+    none)."""
     from voila.handler import VoilaHandler
 
     limit = renders_at_once() if limit is None else limit
     if getattr(VoilaHandler, _GATED, False) or limit <= 0:
-        return
+        return limit
     render = VoilaHandler.get_generator
     gate = asyncio.Semaphore(limit)  # waiters are woken in arrival order
 
@@ -73,6 +74,7 @@ def render_in_turn(limit: int | None = None) -> None:
 
     VoilaHandler.get_generator = render_when_free
     setattr(VoilaHandler, _GATED, True)
+    return limit
 
 
 def _jupyter_server_extension_points() -> list[dict]:
@@ -81,6 +83,6 @@ def _jupyter_server_extension_points() -> list[dict]:
 
 def _load_jupyter_server_extension(server_app) -> None:
     set_xsrf_cookie_on_voila_pages()
-    render_in_turn()
-    server_app.log.info(f"rxviz: Voila pages shut their kernels down when closed; {renders_at_once() or 'any number of'}"
+    limit = render_in_turn()
+    server_app.log.info(f"rxviz: Voila pages shut their kernels down when closed; {limit or 'any number of'}"
                         " pages run their notebook at a time")
