@@ -14,7 +14,6 @@ import re
 import shutil
 import subprocess
 import time
-import urllib.error
 import urllib.request
 
 import psutil
@@ -58,12 +57,10 @@ def hub(tmp_path_factory):
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 120
     while True:
-        try:
+        try:  # the proxy answers 404 until the hub has added its route: wait for the hub itself
             urllib.request.urlopen(f"{url}/hub/api", timeout=2)
             break
-        except urllib.error.HTTPError:
-            break
-        except OSError:
+        except OSError:  # refused, or an HTTPError such as that 404
             if process.poll() is not None or time.time() > deadline:
                 stop_dashboard(process)
                 pytest.fail(f"JupyterHub did not start:\n{(work / 'hub.log').read_text()[-3000:]}")
@@ -86,7 +83,8 @@ def test_a_student_logs_in_lands_on_the_dashboard_and_fits_the_memory_set(hub, b
     url, process = hub
     values = yaml.safe_load((DEPLOY / "values.yaml").read_text())["singleuser"]
     page = browser.new_page(viewport={"width": 1280, "height": 900})
-    page.goto(f"{url}/hub/login", timeout=60_000)
+    response = page.goto(f"{url}/hub/login", timeout=60_000)
+    assert response.ok, f"the login page answered {response.status}"
     page.fill("input[name=username]", "student")
     page.fill("input[name=password]", "any")
     start = time.perf_counter()
