@@ -80,11 +80,11 @@ def ece_if_calibrated(probabilities: np.ndarray, measured: float, n_bins: int = 
     confidence = np.asarray(probabilities, np.float64).max(axis=1)
     _, which = _confidence_bin(confidence, n_bins)
     one_hot = np.eye(n_bins)[which]  # (images, bins)
+    expected = confidence @ one_hot  # per bin: the right answers a calibrated model gives on average
     rng = np.random.default_rng(seed)
     chunk = max(1, 2**22 // max(len(confidence), 1))  # draws at a time, so a large folder needs tens of MB, not GBs
     errors = np.concatenate([
-        np.abs((rng.random((min(chunk, draws - start), len(confidence))) < confidence) @ one_hot
-               - confidence @ one_hot).sum(axis=1)
+        np.abs((rng.random((min(chunk, draws - start), len(confidence))) < confidence) @ one_hot - expected).sum(axis=1)
         for start in range(0, draws, chunk)]) / max(len(confidence), 1)
     return {"mean": float(errors.mean()), "p90": float(np.percentile(errors, 90)),
             "share_at_least_measured": float((errors >= measured - 1e-12).mean())}
