@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Union
 
@@ -32,6 +34,29 @@ class InputError(ValueError):
     """The input cannot be read as a radiograph; the message says why, in plain words."""
 
 
+@dataclass(frozen=True)
+class ImageFacts:
+    """What a DICOM header says about the examination, for the domain check (:mod:`rxviz.domain`).
+
+    Only these four attributes are read from a header, and none of them names the patient: no
+    name, ID, birth date, institution or free text is kept, shown or saved. Every field is None
+    for a JPEG or PNG, or where the header leaves the tag out or holds a value rxviz cannot read.
+    """
+
+    #: ``PatientAge`` in years (``045Y`` -> 45.0, ``018M`` -> 1.5), or None.
+    age_years: float | None = None
+    #: ``ViewPosition``, upper case: PA, AP, LL, RL, LATERAL, ...
+    view: str | None = None
+    #: ``Modality``, upper case: CR, DX, CT, MR, ...
+    modality: str | None = None
+    #: ``BodyPartExamined``, upper case: CHEST, ABDOMEN, ...
+    body_part: str | None = None
+
+
+#: Units of DICOM's age string (PS3.5 "AS": nnnD, nnnW, nnnM or nnnY), in years.
+_AGE_UNITS = {"D": 1 / 365.25, "W": 7 / 365.25, "M": 1 / 12, "Y": 1.0}
+
+
 def limits() -> tuple[int, int]:
     """(bytes, pixels) an input may have: the defaults, or what the environment sets."""
     megabytes = os.environ.get("RXVIZ_MAX_UPLOAD_MB")
@@ -44,6 +69,17 @@ def load_image(
     source: ImageSource, *, max_bytes: int | None = None, max_pixels: int | None = None
 ) -> np.ndarray:
     """Read a path, raw bytes or an array into a 2-D float32 grayscale image in [0, 1].
+
+    The same as :func:`load_radiograph` without the header's facts.
+    """
+    return load_radiograph(source, max_bytes=max_bytes, max_pixels=max_pixels)[0]
+
+
+def load_radiograph(
+    source: ImageSource, *, max_bytes: int | None = None, max_pixels: int | None = None
+) -> tuple[np.ndarray, ImageFacts]:
+    """Read a path, raw bytes or an array into a 2-D float32 grayscale image in [0, 1], and the
+    examination's :class:`ImageFacts` (from a DICOM header; all None for other inputs).
 
     JPEG, PNG, TIFF, BMP and DICOM are recognised by content, not by file name. Colour is
     converted to luminance, transparency is composited onto black, 16-bit depth is kept until
@@ -58,7 +94,7 @@ def load_image(
     max_bytes = default_bytes if max_bytes is None else max_bytes
     max_pixels = default_pixels if max_pixels is None else max_pixels
     if isinstance(source, np.ndarray):
-        return _from_array(source, max_pixels)
+        return _from_array(source, max_pixels), ImageFacts()
     if isinstance(source, (str, os.PathLike)):
         data = _read_file(Path(source), max_bytes)
     elif isinstance(source, (bytes, bytearray, memoryview)):
@@ -71,7 +107,7 @@ def load_image(
         raise InputError(f"the file is {len(data) / 2**20:.1f} MB; the limit is {max_bytes / 2**20:g} MB")
     if len(data) > 132 and data[128:132] == b"DICM":
         return _from_dicom(data, max_pixels)
-    return _from_picture(data, max_pixels)
+    return _from_picture(data, max_pixels), ImageFacts()
 
 
 def _read_file(path: Path, max_bytes: int) -> bytes:
@@ -156,8 +192,8 @@ def _stretch(values: np.ndarray) -> np.ndarray:
     return (values - low) / (high - low) if high > low else np.zeros_like(values)
 
 
-def _from_dicom(data: bytes, max_pixels: int) -> np.ndarray:
-    """A DICOM file -> grayscale: rescale, VOI window and MONOCHROME1 inversion applied."""
+def _from_dicom(data: bytes, max_pixels: int) -> tuple[np.ndarray, ImageFacts]:
+    """A DICOM file -> grayscale (rescale, VOI window and MONOCHROME1 inversion applied) and facts."""
     try:
         import pydicom
     except ImportError:  # pragma: no cover - pydicom is a dependency
@@ -165,7 +201,8 @@ def _from_dicom(data: bytes, max_pixels: int) -> np.ndarray:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # pydicom warns about each odd value; only the pixels matter
-            return _dicom_pixels(pydicom.dcmread(io.BytesIO(data)), max_pixels)
+            dataset = pydicom.dcmread(io.BytesIO(data))
+            return _dicom_pixels(dataset, max_pixels), _dicom_facts(dataset)
     except InputError:
         raise
     except Exception as exc:  # a malformed header can fail anywhere inside pydicom
@@ -191,3 +228,17 @@ def _dicom_pixels(dataset, max_pixels: int) -> np.ndarray:
     if getattr(dataset, "PhotometricInterpretation", "") == "MONOCHROME1":
         values = values.max() - values
     return _stretch(values)
+
+
+def _dicom_facts(dataset) -> ImageFacts:
+    """The four non-identifying attributes :class:`ImageFacts` keeps; nothing else is read."""
+    def text(keyword: str) -> str | None:
+        value = str(dataset.get(keyword, "") or "").strip().upper()
+        return value or None
+
+    age = None
+    match = re.fullmatch(r"(\d{1,3})\s*([DWMY])", text("PatientAge") or "")
+    if match:
+        age = int(match.group(1)) * _AGE_UNITS[match.group(2)]
+    return ImageFacts(age_years=age, view=text("ViewPosition"), modality=text("Modality"),
+                      body_part=text("BodyPartExamined"))
