@@ -72,6 +72,19 @@ def main() -> None:
 
     segmenter = load_segmenter()
     rows.append(("lung mask, decoded image (segmenter)", *median_ms(lambda: segmenter.mask(next(arrays)), args.runs)))
+    # what the domain check adds to an analysis: its own work once the segmenter's probabilities
+    # and the classifier's pooled features (both computed for the answer anyway) are there
+    from rxviz.io import ImageFacts
+
+    prepared = [(image, segmenter.probabilities(image),
+                 classifier.net(classifier.inputs([image])).get("pooled", [None])[0]) for image in decoded]
+    inputs = iter(prepared * 100)
+
+    def domain_check() -> None:
+        image, probability, pooled = next(inputs)
+        classifier.domain.read(image, ImageFacts(), probability, pooled)
+
+    rows.append(("domain check, decoded image (all its checks)", *median_ms(domain_check, args.runs)))
     rows.append(("predict + gradcam + lung zones, 1 file",
                  *median_ms(lambda: classifier.analyze(next(cycle)).lung_zones, args.runs)))
 

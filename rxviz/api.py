@@ -1,8 +1,8 @@
 """The public entry point: ``rxviz.analyze(image)`` -> label, probabilities and heatmap.
 
 A :class:`Classifier` ties one trained model to its card; :func:`analyze` uses the bundled one,
-loaded once per process. Data flows one way: io -> preprocess -> model (+ ood) -> explain (+ lungs)
--> overlay.
+loaded once per process. Data flows one way: io -> preprocess -> model (+ domain check) -> explain
+(+ lungs) -> overlay.
 
 One forward pass of the model's ONNX copy (:mod:`rxviz.runtime`) gives the probabilities, the
 out-of-distribution features and the class activation maps Grad-CAM is read from; TensorFlow is
@@ -21,10 +21,10 @@ import numpy as np
 
 from .card import ModelCard, load_card
 from .explain import class_activation_map, explain
-from .io import ImageSource, load_image
-from .lungs import describe_heat, lung_box, lung_focus, lung_mask, lung_zones
+from .domain import DomainCheck, DomainWarning, OODDetector
+from .io import ImageFacts, ImageSource, load_radiograph
+from .lungs import describe_heat, load_segmenter, lung_box, lung_focus, lung_mask, lung_zones
 from .metrics import with_temperature
-from .ood import OODDetector
 from .overlay import DEFAULT_COLORMAP, draw_outline, overlay
 from .preprocess import Box, to_model_input, uncrop
 from .runtime import Net, load_net
@@ -33,6 +33,10 @@ if TYPE_CHECKING:
     import keras
 
 Target = Union[str, int, None]
+#: Warnings that leave no frontal lung fields to outline or to cut into zones.
+NO_FRONTAL_LUNGS = ("not_a_radiograph", "not_chest", "lateral")
+NOT_FRONTAL_SUMMARY = ("This is not a frontal chest radiograph, so there are no lung fields to place the heat on;"
+                       " the heatmap shows only where the model looked.")
 
 
 @dataclass(frozen=True)
@@ -47,10 +51,17 @@ class Result:
         image: the input as float32 grayscale in [0, 1], the picture the heatmap belongs to.
         target: the class the heatmap explains.
         method: the explanation method used.
-        ood_score: how unlike the training radiographs the image is (see :mod:`rxviz.ood`), or
-            None for a model without an out-of-distribution detector.
-        unusual: True when ``ood_score`` is above the model's threshold: probably not a chest
-            X-ray like those the model knows, so the answer means little.
+        warnings: why the answer may mean nothing for this image (:mod:`rxviz.domain`), most
+            fundamental first; each a :class:`~rxviz.domain.DomainWarning` with a short ``code``
+            (``not_a_radiograph``, ``not_chest``, ``lateral``, ``adult``, ``age``,
+            ``unfamiliar``) and a ``sentence`` for people. Empty when the image is of the kind the
+            model was trained and tested on: a frontal chest radiograph of a child aged 1-5 like
+            those of the training hospital.
+        facts: what a DICOM header said about the examination (age, view, modality, body part);
+            all None for other files. Never anything that names the patient.
+        ood_score: how unlike the training radiographs' features the image's are (see
+            :mod:`rxviz.domain.ood`), or None for a model without that detector.
+        domain_scores: each pixel check's (score, threshold), by warning code.
     """
 
     label: str
@@ -59,8 +70,21 @@ class Result:
     image: np.ndarray = field(repr=False)
     target: str
     method: str | None
+    warnings: tuple[DomainWarning, ...] = ()
+    facts: ImageFacts = ImageFacts()
     ood_score: float | None = None
-    unusual: bool = False
+    domain_scores: dict[str, tuple[float, float]] = field(default_factory=dict, repr=False)
+
+    @property
+    def unusual(self) -> bool:
+        """Shorthand: True when there is any warning, so the answer may mean nothing."""
+        return bool(self.warnings)
+
+    @property
+    def frontal(self) -> bool:
+        """False when there are no frontal lungs to speak of (a lateral view, not a radiograph):
+        then no lung outline is drawn and the heat is not placed on lung zones."""
+        return not any(w.code in NO_FRONTAL_LUNGS for w in self.warnings)
 
     @cached_property
     def lung_mask(self) -> np.ndarray:
@@ -75,31 +99,38 @@ class Result:
     @property
     def lung_focus(self) -> float | None:
         """Share of the heatmap's mass inside the lungs; None without a heatmap, NaN where no lung
-        field was found. Compare it with :attr:`lung_area`."""
-        return None if self.heatmap is None else lung_focus(self.heatmap, self.lung_mask)
+        field was found or the image is not :attr:`frontal`. Compare it with :attr:`lung_area`."""
+        if self.heatmap is None:
+            return None
+        return lung_focus(self.heatmap, self.lung_mask) if self.frontal else float("nan")
 
     @cached_property
     def lung_zones(self) -> dict[str, float] | None:
         """The heatmap's mass per lung zone, patient's right lung first (on the image's left):
         ``{"outside the lungs": .., "right upper": .., "right middle": .., "right lower": ..,
         "left upper": .., ..}``, each zone a third of its lung's height; the shares sum to 1.
-        None without a heatmap; empty for a heatmap with no mass."""
-        return None if self.heatmap is None else lung_zones(self.heatmap, self.lung_mask)
+        None without a heatmap; empty for a heatmap with no mass or an image that is not
+        :attr:`frontal`."""
+        if self.heatmap is None:
+            return None
+        return lung_zones(self.heatmap, self.lung_mask) if self.frontal else {}
 
     @property
     def heat_summary(self) -> str | None:
         """One sentence on where the heat lies (lung focus, lung area, the hottest zone)."""
         if self.heatmap is None:
             return None
+        if not self.frontal:
+            return NOT_FRONTAL_SUMMARY
         return describe_heat(self.lung_focus, self.lung_area, self.lung_zones)
 
     def overlay(self, alpha: float = 0.4, colormap: str = DEFAULT_COLORMAP, outline: bool = False) -> np.ndarray:
         """The heatmap over the image as RGB uint8, at the image's resolution; with ``outline``
-        the lung fields are drawn on it."""
+        the lung fields are drawn on it (never on an image that is not :attr:`frontal`)."""
         if self.heatmap is None:
             raise ValueError("this result has no heatmap; call analyze() with a method")
         picture = overlay(self.image, self.heatmap, alpha=alpha, colormap=colormap)
-        return draw_outline(picture, self.lung_mask) if outline else picture
+        return draw_outline(picture, self.lung_mask) if outline and self.frontal else picture
 
 
 class Classifier:
@@ -107,10 +138,15 @@ class Classifier:
 
     def __init__(self, card: ModelCard):
         self.card = card
-        entry = card.extra.get("ood")
-        self.ood = OODDetector.load(card.directory, entry) if entry else None
+        #: the domain check: not a radiograph, not frontal, not a child, not the training hospital
+        self.domain = DomainCheck.load(card.directory, card.extra.get("ood"), card.extra.get("domain"))
         #: the model as one forward pass: ONNX copy unless RXVIZ_RUNTIME=keras (:mod:`rxviz.runtime`)
         self.net: Net = load_net(card.directory, card.extra.get("runtime"), self._keras_net)
+
+    @property
+    def ood(self) -> OODDetector | None:
+        """The not-a-radiograph detector on the pooled features (part of :attr:`domain`)."""
+        return self.domain.ood
 
     @classmethod
     def load(cls, model_dir: Path | str | None = None) -> "Classifier":
@@ -192,13 +228,14 @@ class Classifier:
     def analyze(self, image: ImageSource, method: str | None = "gradcam", target: Target = None) -> Result:
         """Classify one image and, unless ``method`` is None, explain ``target`` (default: the
         predicted class). ``image`` is a path, raw bytes or an array."""
-        gray = load_image(image)
-        needs_lungs = method is not None or self.card.lung_crop_margin is not None
-        mask = lung_mask(gray) if needs_lungs else None
+        gray, facts = load_radiograph(image)
+        segmenter = load_segmenter()
+        lung_probability = segmenter.probabilities(gray)
+        mask = segmenter.mask(gray, lung_probability)
         box = self.box(gray, mask)
         outputs = self.net(self.inputs([gray], [box]))
         probs = self._probabilities(outputs)[0]
-        ood_score = None if self.ood is None else float(self.ood.scores(outputs["pooled"])[0])
+        reading = self.domain.read(gray, facts, lung_probability, outputs["pooled"][0] if "pooled" in outputs else None)
         label = self.class_names[int(probs.argmax())]
         explained = label if target is None else self.class_names[self.class_index(target)]
         heatmap = None if method is None else self.heatmap(gray, explained, method, box, outputs)
@@ -209,11 +246,12 @@ class Classifier:
             image=gray,
             target=explained,
             method=method,
-            ood_score=ood_score,
-            unusual=ood_score is not None and ood_score > self.ood.threshold,
+            warnings=reading.warnings,
+            facts=facts,
+            ood_score=reading.scores.get("not_a_radiograph", (None,))[0],
+            domain_scores=reading.scores,
         )
-        if mask is not None:
-            result.__dict__["lung_mask"] = mask  # seed the cached property: the mask is computed once
+        result.__dict__["lung_mask"] = mask  # seed the cached property: the mask is computed once
         return result
 
 

@@ -40,7 +40,9 @@ def expand(paths: Sequence[str | Path]) -> list[str]:
 def record_of(result: Result, path: str) -> dict[str, Any]:
     """The JSON-able record of one analysis; with a heatmap, also where its mass lies."""
     record = {"file": path, "label": result.label, "probabilities": result.probabilities,
-              "ood_score": result.ood_score, "unusual": result.unusual}
+              "warnings": [{"code": w.code, "sentence": w.sentence} for w in result.warnings],
+              "unusual": result.unusual, "ood_score": result.ood_score,
+              "domain_scores": {code: score for code, (score, _) in result.domain_scores.items()}}
     if result.heatmap is not None:
         focus = result.lung_focus
         record.update(explained=result.target, method=result.method,

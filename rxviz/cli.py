@@ -1,4 +1,4 @@
-"""The ``rxviz`` command line: predict, evaluate, sanity, explain-eval, train, fit-ood and export.
+"""The ``rxviz`` command line: predict, evaluate, sanity, explain-eval, train, fit-ood, fit-domain and export.
 
 Errors a user can cause (a bad image, a missing folder) print one line on stderr and give a
 non-zero exit status; they never print a traceback.
@@ -43,7 +43,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
             print(json.dumps(record), flush=True)
         else:
             probs = "  ".join(f"{k} {v:.3f}" for k, v in record["probabilities"].items())
-            warning = "  [unusual: may not be a chest X-ray like the training ones]" if record["unusual"] else ""
+            warning = "".join(f"\n  warning ({w['code']}): {w['sentence']}" for w in record["warnings"])
             overlay = f"  -> {record['overlay']}\n  {record['summary']}" if "overlay" in record else ""
             print(f"{record['file']}: {record['label']}  ({probs}){warning}{overlay}", flush=True)
     return 1 if failed else 0
@@ -66,6 +66,10 @@ def _overlay_writer(args: argparse.Namespace, method: str):
 
 
 def _cmd_evaluate(args: argparse.Namespace) -> int:
+    if args.external:
+        return _evaluate_external(args)
+    if not args.folder:
+        raise ValueError("give a folder holding NORMAL/ and PNEUMONIA/, or --external DIR")
     from .api import Classifier
     from .evaluate import calibrate_on_half, evaluate_folder, format_report, plot_calibration, write_card
 
@@ -87,6 +91,53 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     if args.write_card:
         path = write_card(classifier.card.directory, **sections)
         print(f"wrote test metrics to {classifier.card.directory / 'model_card.json'} and {path}", file=sys.stderr)
+    return 0
+
+
+def _evaluate_external(args: argparse.Namespace) -> int:
+    """``rxviz evaluate --external DIR [FOLDER]``: the external validation, and the false alarms
+    on the report half of FOLDER (default: the dataset's test folder) and its benign variants."""
+    from .api import Classifier
+    from .data import data_dir
+    from .domain.external import external_report, false_alarms, format_external, held_out_margins, plot_risk_coverage
+    from .domain.fit import external_images
+    from .evaluate import test_halves, write_card
+
+    classifier = Classifier.load(args.model_dir)
+    card = classifier.card
+    held_out = held_out_margins(card.directory, card.extra.get("domain"))
+    report = external_report(classifier, external_images(Path(args.external)), held_out, show_progress=not args.quiet)
+    folder = Path(args.folder) if args.folder else data_dir() / "test"
+    report_half = test_halves(folder)[1]  # the calibration half may have set the thresholds
+    alarms = false_alarms(classifier, [s.path for s in report_half], show_progress=not args.quiet)
+    alarms["folder"] = f"{folder}, report half (split by patient)"
+    summary = {k: v for k, v in report.items() if k != "images"}
+    print(json.dumps({**summary, "kermany_false_alarms": alarms}, indent=2) if args.json
+          else format_external(report, alarms))
+    if args.risk_plot:
+        plot_risk_coverage(report, f"{card.name} {card.version} on {report['n_images']} external radiographs"
+                           ).savefig(args.risk_plot)
+        summary["risk_plot"] = args.risk_plot
+    if args.write_card:
+        path = write_card(card.directory, external_validation={**summary, "external": str(args.external),
+                                                               "kermany_false_alarms": alarms})
+        print(f"wrote the external validation to {path}", file=sys.stderr)
+    return 0
+
+
+def _cmd_fit_domain(args: argparse.Namespace) -> int:
+    from .card import model_dir
+    from .domain.fit import DomainConfig, fit_domain
+    from .evaluate import test_halves
+
+    folder = Path(args.model_dir) if args.model_dir else model_dir()
+    config = DomainConfig(epochs=args.epochs, seed=args.seed)
+    command = "rxviz " + " ".join(shlex.quote(a) for a in args.argv)
+    test_half = [s.path for s in test_halves(Path(args.calibration_half))[0]] if args.calibration_half else ()
+    entry = fit_domain(folder, Path(args.data), Path(args.external) if args.external else None, config, command,
+                       show_progress=not args.quiet, test_half=test_half)
+    print(f"domain check fitted in {entry['duration_s']} s: network threshold {entry['threshold']:.2f},"
+          f" frontal threshold {entry['frontal']['threshold']:.2f}; card updated in {folder}")
     return 0
 
 
@@ -263,6 +314,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .overlay import COLORMAPS, DEFAULT_COLORMAP
     from .lung_data import lung_data_dir
     from .configs import LungTrainConfig, TrainConfig
+    from .domain.fit import DomainConfig
 
     parser = argparse.ArgumentParser(
         prog="rxviz",
@@ -286,8 +338,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="score on a running Dask cluster, e.g. tcp://host:8786 (workers must see the same paths)")
     p.set_defaults(func=_cmd_predict)
 
-    p = commands.add_parser("evaluate", help="metrics on a folder laid out like the dataset's test/")
-    p.add_argument("folder", metavar="DIR", help="folder holding NORMAL/ and PNEUMONIA/")
+    p = commands.add_parser("evaluate", help="metrics on a folder laid out like the dataset's test/, or the external"
+                            " validation (--external)")
+    p.add_argument("folder", metavar="DIR", nargs="?",
+                   help="folder holding NORMAL/ and PNEUMONIA/ (with --external: the folder whose false alarms are"
+                        " counted, default the dataset's test/)")
+    p.add_argument("--external", metavar="EXT", help="external validation on EXT (index.csv + images/, e.g."
+                   " ../shared/data/external): answers, warnings, accuracy without a warning, risk-coverage")
+    p.add_argument("--risk-plot", metavar="PNG", help="with --external: write the risk-coverage curve here")
     p.add_argument("--json", action="store_true", help="print the metrics as JSON")
     p.add_argument("--calibration-plot", metavar="PNG", help="write a reliability diagram here")
     p.add_argument("--calibrate-half", action="store_true",
@@ -360,6 +418,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("fit-ood", help="fit the not-a-chest-X-ray detector of a trained model")
     p.add_argument("--data", default=str(data_dir()), help="dataset root holding train/ (default: %(default)s)")
     p.set_defaults(func=_cmd_fit_ood)
+
+    p = commands.add_parser("fit-domain", help="fit the domain check (frontal view, other hospitals) of a trained"
+                            " model on its training split and the external radiographs (~15 min)")
+    p.add_argument("--data", default=str(data_dir()), help="dataset root holding train/ (default: %(default)s)")
+    p.add_argument("--external", default=None, help="external radiographs (default: $RXVIZ_EXTERNAL_DATA or"
+                   " ../shared/data/external)")
+    p.add_argument("--calibration-half", metavar="TEST", help="let the calibration half of the test folder TEST"
+                   " (the one --calibrate-half fits the temperature on) bound the thresholds too")
+    p.add_argument("--epochs", type=int, default=DomainConfig.epochs)
+    p.add_argument("--seed", type=int, default=DomainConfig.seed)
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_fit_domain)
 
     p = commands.add_parser("export", help="write the ONNX copies of the classifier and the lung segmenter the light"
                             " path runs (needs the export extra)")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Any, Iterable, Iterator, TypeVar
 
@@ -18,6 +19,7 @@ import numpy as np
 from .api import Classifier
 from .card import update_card
 from .data import CLASS_NAMES, Sample, list_samples, split_by_patient
+from .domain.external import card_lines as domain_card_lines
 from .framing import flip_shares, framing_labels
 from .io import load_image
 from .metrics import (ECE_DRAWS, calibration_bins, classification_report, ece_if_calibrated, expected_calibration_error,
@@ -66,22 +68,31 @@ def evaluate_folder(
         raise ValueError(f"model classes {classifier.class_names} differ from the dataset's {CLASS_NAMES}")
     samples = list_samples(folder) if samples is None else samples
     batches = [samples[i:i + batch_size] for i in range(0, len(samples), batch_size)]
-    probabilities, changed = [], []
+    probabilities, changed, warnings = [], [], []
     for batch in progress(batches, len(batches), "evaluating", show_progress):
         images = [load_image(s.path) for s in batch]
         probabilities.append(classifier.probabilities(images))
+        warnings += [[w.code for w in classifier.analyze(image, method=None).warnings] for image in images]
         changed.append(framing_labels(lambda x: classifier.probabilities(x).argmax(axis=1), images))
     probabilities = np.concatenate(probabilities)
     report = classification_report([s.label for s in samples], probabilities, classifier.class_names)
     report["ece_if_calibrated"] = ece_if_calibrated(probabilities, report["ece"])
     cut, padded = (np.concatenate(part) for part in zip(*changed))
     report["framing"] = flip_shares(probabilities.argmax(axis=1), cut, padded)
+    report["domain_warnings"] = {"warned": float(np.mean([bool(w) for w in warnings])),
+                                 "codes": dict(Counter(c for codes in warnings for c in codes))}
     report["folder"] = str(folder)
     return report
 
 
 #: Seed of the by-patient split of the test folder into a calibration half and a report half.
 HALVES_SEED = 2026
+
+
+def test_halves(folder: Path) -> tuple[list[Sample], list[Sample]]:
+    """The test folder split by patient into (calibration half, report half): the first may choose
+    settings (the temperature, the domain check's thresholds), only the second is reported."""
+    return split_by_patient(list_samples(folder), 0.5, HALVES_SEED)
 
 
 def calibrate_on_half(folder: Path, classifier: Classifier, show_progress: bool = True) -> tuple[float, dict[str, Any]]:
@@ -91,7 +102,7 @@ def calibrate_on_half(folder: Path, classifier: Classifier, show_progress: bool 
     The test folder's images come from another period and framing than the training folder's, so
     a temperature fitted inside the training folder cannot correct the answers' confidence on it.
     """
-    calibration, report_half = split_by_patient(list_samples(folder), 0.5, HALVES_SEED)
+    calibration, report_half = test_halves(folder)
     uncalibrated = _with_temperature(classifier, None)
     probabilities = np.concatenate([uncalibrated.probabilities([load_image(s.path) for s in calibration[i:i + 32]])
                                     for i in range(0, len(calibration), 32)])
@@ -131,6 +142,9 @@ def format_report(report: dict[str, Any]) -> str:
         f"framing stress test: labels changed by a 10 % cut"
         f" {report['framing']['cut']:.3f}, by 6 % padding {report['framing']['pad']:.3f}"
         f" (either {report['framing']['either']:.3f})",
+        *([f"domain check: {100 * report['domain_warnings']['warned']:.1f} % of the images warned about"
+           + "".join(f", {code} {n}" for code, n in report['domain_warnings']['codes'].items())]
+          if "domain_warnings" in report else []),
         "",
         f"{'class':<10} {'n':>5} {'sens':>6} {'spec':>6} {'prec':>6} {'F1':>6}",
     ]
@@ -297,6 +311,7 @@ def render_card(card: dict[str, Any]) -> str:
             )
         out += ["", f"Lung focus: share of the map inside the lung fields, which cover"
                     f" {_pct(checks['lung_area'])} of the image on average. {checks.get('lung_mask_note', '')}", ""]
+    out += domain_card_lines(card)
     out += card_lines(card.get("runtime"))
     if card.get("notes"):
         out += ["## Notes", ""] + [f"- {note}" for note in card["notes"]] + [""]

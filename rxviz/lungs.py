@@ -73,11 +73,13 @@ class LungSegmenter:
         batch = to_model_input(image, self.input_size)[np.newaxis]
         return self.net(batch)[LUNG_OUTPUT][0, ..., 0]
 
-    def mask(self, image: np.ndarray) -> np.ndarray:
-        """Boolean lung mask at the image's own resolution, cleaned of specks and holes."""
+    def mask(self, image: np.ndarray, probability: np.ndarray | None = None) -> np.ndarray:
+        """Boolean lung mask at the image's own resolution, cleaned of specks and holes
+        (``probability``: :meth:`probabilities` of the image, if already known)."""
         height, width = image.shape
-        probability = cv2.resize(self.probabilities(image), (width, height), interpolation=cv2.INTER_LINEAR)
-        return _clean(probability > self.threshold)
+        probability = self.probabilities(image) if probability is None else probability
+        probability = cv2.resize(probability, (width, height), interpolation=cv2.INTER_LINEAR)
+        return clean_mask(probability > self.threshold)
 
 
 def segmenter_model(model: "keras.Model") -> "keras.Model":
@@ -94,7 +96,7 @@ def keras_segmenter(model: "keras.Model") -> Net:
     return KerasNet(segmenter_model(model))
 
 
-def _clean(mask: np.ndarray) -> np.ndarray:
+def clean_mask(mask: np.ndarray) -> np.ndarray:
     """Keep the regions at least a tenth the size of the largest (two lungs, not specks), holes filled."""
     count, labels, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
     if count <= 1:

@@ -30,12 +30,6 @@ HEATMAP_NOTE = (
 )
 
 
-UNUSUAL_WARNING = (
-    "This image does not look like the chest radiographs the model was trained on (it may not be a "
-    "frontal chest X-ray at all), so its answer means little. It is shown greyed out."
-)
-
-
 def zone_line(zones: dict[str, float]) -> str:
     """The heatmap's share per lung zone on one line, patient's right lung first."""
     if not zones:
@@ -52,6 +46,24 @@ def method_warning(card: ModelCard, method: str) -> str:
     return f"Warning: {name} {card.trust_verdict(method)} on the test images (model card): read its map with care."
 
 
+FOOTER_STYLES = {"disclaimer": dict(fontsize=11, weight="bold", color="#8b0000"),
+                 "warning": dict(fontsize=10.5, weight="bold", color="#8a6d00"),
+                 "heat": dict(fontsize=10), "note": dict(fontsize=9.5), "model": dict(fontsize=9, color="#444444")}
+
+
+def footer_paragraphs(result: Result, card: ModelCard, outline: bool, when: datetime) -> list[tuple[str, str]]:
+    """The report's text under the pictures, as (wrapped text, kind of paragraph): disclaimer,
+    every warning (the method's trust checks, then the domain check's), where the heat lies, how
+    to read a heatmap, the model and its data."""
+    warnings = [w for w in [method_warning(card, result.method), *(f"Warning: {w.sentence}" for w in result.warnings)] if w]
+    where = f"{result.heat_summary} {zone_line(result.lung_zones)}" + (
+        " (white line: lung fields)" if outline and result.frontal else "")
+    model = (f"Model {card.name} {card.version} ({card.input_size} px)  |  report {when:%Y-%m-%d %H:%M} UTC\n"
+             + textwrap.fill(f"Training data: {card.extra.get('dataset', 'see the model card')}", 150))
+    return [(DISCLAIMER, "disclaimer"), *((textwrap.fill(w, 140), "warning") for w in warnings),
+            (textwrap.fill(where, 140), "heat"), (textwrap.fill(HEATMAP_NOTE, 150), "note"), (model, "model")]
+
+
 def report_png(result: Result, card: ModelCard, alpha: float = 0.4, colormap: str = DEFAULT_COLORMAP,
                outline: bool = True, when: datetime | None = None, source: str = "") -> bytes:
     """Render the report for ``result`` as PNG bytes, as the view shows it (``alpha``,
@@ -64,10 +76,10 @@ def report_png(result: Result, card: ModelCard, alpha: float = 0.4, colormap: st
     names = [display[n] for n in result.probabilities]
     values = list(result.probabilities.values())
 
-    figure = Figure(figsize=(13, 7.2), dpi=110)
-    grid = figure.add_gridspec(3, 3, height_ratios=[1, 0.035, 0.30], width_ratios=[1, 1, 0.75])
+    figure = Figure(figsize=(13, 8.4), dpi=110)
+    grid = figure.add_gridspec(3, 3, height_ratios=[1, 0.035, 0.55], width_ratios=[1, 1, 0.75])
     for column, (picture, title) in enumerate([
-        (result.image, f"Radiograph: {source}" if source else "Radiograph"),
+        (result.image, f"Radiograph: {_shorten(source, 36)}" if source else "Radiograph"),
         (result.overlay(alpha=alpha, colormap=colormap, outline=outline),
          f"{DESCRIPTIONS[result.method].split(':')[0]} for {display[result.target]}"),
     ]):
@@ -86,7 +98,9 @@ def report_png(result: Result, card: ModelCard, alpha: float = 0.4, colormap: st
     colours = ["#1f4e79" if n == display[result.label] else "#8fb3d9" for n in names]
     bars.barh(names[::-1], values[::-1], color=colours[::-1])
     for y, value in enumerate(values[::-1]):
-        bars.text(min(value + 0.02, 0.80), y, f"{100 * value:.1f} %", va="center", fontsize=11)
+        inside = value > 0.78  # no room right of the bar: write on it, in white
+        bars.text(value - 0.02 if inside else value + 0.02, y, f"{100 * value:.1f} %", va="center", fontsize=11,
+                  ha="right" if inside else "left", color="white" if inside else "black")
     bars.set_xlim(0, 1)
     bars.set_title(f"Most likely: {display[result.label]}", fontsize=12)
     bars.set_xlabel("probability")
@@ -94,28 +108,21 @@ def report_png(result: Result, card: ModelCard, alpha: float = 0.4, colormap: st
 
     footer = figure.add_subplot(grid[2, :])
     footer.axis("off")
-    footer.text(0, 1.0, DISCLAIMER, fontsize=11, weight="bold", va="top", color="#8b0000")
-    warnings = [method_warning(card, result.method)]
-    if result.unusual:
-        warnings.append("Warning: " + UNUSUAL_WARNING.replace(" It is shown greyed out.", ""))
-    warnings = [w for w in warnings if w]
-    if warnings:
-        figure.text(0.5, 0.93, textwrap.fill("  ".join(warnings), 150), ha="center", va="top", fontsize=10.5,
-                    weight="bold", color="#8a6d00")
-    where = f"{result.heat_summary} {zone_line(result.lung_zones)}" + (" (white line: lung fields)" if outline else "")
-    footer.text(0, 0.82, textwrap.fill(where, 140), fontsize=10, va="top")
-    footer.text(0, 0.52, textwrap.fill(HEATMAP_NOTE, 150), fontsize=9.5, va="top")
-    footer.text(
-        0, 0.22,
-        f"Model {card.name} {card.version} ({card.input_size} px)  |  report {when:%Y-%m-%d %H:%M} UTC\n"
-        + textwrap.fill(f"Training data: {card.extra.get('dataset', 'see the model card')}", 150),
-        fontsize=9, va="top", color="#444444",
-    )
+    # the footer's paragraphs one under the other, each as tall as its lines
+    y, line = 1.0, 0.075
+    for text, kind in footer_paragraphs(result, card, outline, when):
+        footer.text(0, y, text, va="top", **FOOTER_STYLES[kind])
+        y -= line * (text.count("\n") + 1) + 0.03
     figure.suptitle("rxviz chest X-ray report", fontsize=14, weight="bold")
     figure.tight_layout()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
     return buffer.getvalue()
+
+
+def _shorten(name: str, most: int) -> str:
+    """``name`` cut in the middle to at most ``most`` characters, so a title never runs over."""
+    return name if len(name) <= most else f"{name[:most // 2 - 1]}…{name[-(most - most // 2):]}"
 
 
 def png_bytes(rgb_or_gray: np.ndarray, max_side: int | None = None) -> bytes:

@@ -36,7 +36,7 @@ from .io import load_image
 from .lungs import lung_box
 from .metrics import classification_report
 from .model import CAM_LAYER, FEATURE_LAYER, build_model, predict_proba, predict_with_features
-from .ood import OODDetector
+from .domain.ood import OODDetector
 from .preprocess import to_model_input
 
 MODEL_FILE = "model.keras"

@@ -11,7 +11,7 @@ from built_files import upload
 
 from rxviz.dashboard import Dashboard
 from rxviz.io import load_image
-from rxviz.ood import OODDetector
+from rxviz.domain.ood import OODDetector
 
 
 def test_detector_scores_distance_and_sets_the_threshold_on_calibration_data(tmp_path):
@@ -58,7 +58,7 @@ def test_dashboard_warns_and_greys_out_then_recovers(classifier, xray_paths):
     photo = open(f"{matplotlib.get_data_path()}/sample_data/grace_hopper.jpg", "rb").read()
     upload(app, photo, "holiday.jpg")
     assert app.result is not None and app.result.unusual
-    assert "rx-warning" in app.status.value and "does not look like the chest radiographs" in app.status.value
+    assert "rx-warning" in app.status.value and "does not look like a frontal chest radiograph" in app.status.value
     assert "rx-greyed" in app.pictures._dom_classes and "rx-greyed" in app.probabilities._dom_classes
     assert app.probabilities.value  # the answer is still shown, greyed out
     app.make_report()

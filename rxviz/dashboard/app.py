@@ -19,10 +19,11 @@ import ipywidgets as widgets
 import numpy as np
 
 from ..api import Classifier, Result
+from ..domain import POPULATION
 from ..explain import DESCRIPTIONS, SAME_MAP
 from ..io import ImageSource, InputError
 from ..overlay import COLORMAPS, DEFAULT_COLORMAP, colour_stops, draw_outline, fit_within, overlay
-from ..report import DISCLAIMER, HEATMAP_NOTE, UNUSUAL_WARNING, png_bytes, report_png
+from ..report import DISCLAIMER, HEATMAP_NOTE, png_bytes, report_png
 from ..examples import Example, find_examples
 from .teaching import TeachingMode
 #: Seconds the view must stay unchanged before its report is rebuilt.
@@ -50,7 +51,9 @@ STYLE = """
 .rx-top { font-weight: 600; }
 .rx-caption { text-align: center; font-size: 1.05em; color: #333; }
 .rx-greyed { opacity: 0.45; filter: grayscale(1); }
-.rx-warning { background: #fff8d6; border-left: 5px solid #b58900; padding: 0.5em 0.8em; font-size: 1.1em; }
+.rx-warning { background: #fff8d6; border-left: 5px solid #b58900; padding: 0.5em 0.8em; font-size: 1.05em; }
+.rx-warning p { margin: 0 0 0.3em 0; }
+.rx-warning .rx-greyed-note { font-size: 0.9em; color: #555; }
 .rx-error { background: #fdecea; border-left: 5px solid #c62828; padding: 0.5em 0.8em; font-size: 1.1em; }
 .rx-busy { background: #e8f1fb; border-left: 5px solid #1f4e79; padding: 0.5em 0.8em; font-size: 1.1em; }
 .rx-note { color: #333; font-size: 0.98em; line-height: 1.4; max-width: 70em; }
@@ -154,7 +157,9 @@ class Dashboard:
         header = widgets.HTML(
             STYLE
             + '<div class="rx-title">rxviz: chest X-ray pneumonia classifier with Grad-CAM</div>'
-            + f'<div class="rx-banner rx-disclaimer"><b>{html.escape(DISCLAIMER)}</b></div>'
+            + f'<div class="rx-banner rx-disclaimer"><b>{html.escape(DISCLAIMER)}</b><br>'
+            + f'<span class="rx-population">It learned from {html.escape(POPULATION)} only; for any other'
+              " radiograph it warns that its answer may mean nothing.</span></div>"
         )
         column = lambda *parts: widgets.VBox(list(parts), layout=widgets.Layout(**PICTURE))  # noqa: E731
         self.overlay_column = column(self.overlay, self.colourbar, self.overlay_caption)
@@ -234,7 +239,7 @@ class Dashboard:
         self._show_answer()
         if self.result is not None:
             label = self.result.label
-            self.teaching.compare(label, self.result.probabilities[label], self.true_class)
+            self.teaching.compare(label, self.result.probabilities[label], self.true_class, self.result.warnings)
 
     def _set_result(self, result: Result) -> None:
         """Keep the result and a display-sized copy of its image and heatmap, then redraw."""
@@ -267,12 +272,13 @@ class Dashboard:
         if self._small_image is None or self._small_heatmap is None:
             return
         picture = overlay(self._small_image, self._small_heatmap, alpha=self.opacity.value, colormap=self.colormap.value)
-        if self.outline.value:
+        outlined = self.outline.value and self.result is not None and self.result.frontal
+        if outlined:
             picture = draw_outline(picture, self._small_mask)
         target = self.display_names[self.result.target] if self.result else ""
         self._report_is_stale()
         self.overlay.show(png_bytes(picture), f"{self.method.label} heatmap for {target} over the radiograph"
-                          f"{', with the lung outline' if self.outline.value else ''}."
+                          f"{', with the lung outline' if outlined else ''}."
                           f" {self.result.heat_summary if self.result else ''}")
         ramp = ", ".join(colour_stops(self.colormap.value))
         self.colourbar.value = (
@@ -376,12 +382,16 @@ class Dashboard:
                 self.status.value = ""
 
     def _show_unusual(self, result: Result | None) -> None:
-        """Warn, and grey the answer out, when the image is unlike the training radiographs."""
+        """When the image is outside what the model knows, say why above the answer, in the
+        domain check's words (rxviz.domain), and grey the answer out."""
         unusual = result is not None and result.unusual
         for part in (self.pictures, self.probabilities):
             (part.add_class if unusual else part.remove_class)("rx-greyed")
         if unusual:
-            self.status.value = f'<div class="rx-warning" role="alert">{html.escape(UNUSUAL_WARNING)}</div>'
+            reasons = "".join(f'<p class="rx-reason" data-code="{w.code}">{html.escape(w.sentence)}</p>'
+                              for w in result.warnings)
+            self.status.value = (f'<div class="rx-warning" role="alert">{reasons}<span class="rx-greyed-note">'
+                                 "The answer is shown greyed out.</span></div>")
 
     def _show_error(self, message: str) -> None:
         self.status.value = f'<div class="rx-error" role="alert">{message}</div>'

@@ -8,9 +8,11 @@ a line that compares the student's pick, the model's answer and, for the example
 from __future__ import annotations
 
 import html
-from typing import Callable
+from typing import Callable, Sequence
 
 import ipywidgets as widgets
+
+from ..domain import DomainWarning
 
 
 class TeachingMode:
@@ -65,8 +67,10 @@ class TeachingMode:
         self.question.layout.display = "none"
         self._on_reveal()
 
-    def compare(self, model_label: str, probability: float, true_class: str | None) -> None:
-        """The line under the reveal: the student's pick, the model's answer, the truth if known."""
+    def compare(self, model_label: str, probability: float, true_class: str | None,
+                warnings: Sequence[DomainWarning] = ()) -> None:
+        """The line under the reveal: the student's pick, the model's answer, the truth if known,
+        and, when the image is outside what the model knows, the domain check's first reason."""
         if self.guess is None:
             return
         name = self.display_names
@@ -76,6 +80,8 @@ class TeachingMode:
             parts.append(f"The dataset's label is <b>{html.escape(name[true_class])}</b>"
                          f" ({'you were right' if self.guess == true_class else 'not your answer'};"
                          f" {'the model was right' if model_label == true_class else 'the model was wrong'}).")
+        if warnings:
+            parts.append(f'<br><b class="rx-comparison-warning">But beware:</b> {html.escape(warnings[0].sentence)}')
         self.comparison.value = f'<div class="rx-note rx-comparison-text">{" ".join(parts)}</div>'
 
     def _on_switch(self, change) -> None:

@@ -57,12 +57,12 @@ class OODDetector:
         threshold = float(np.quantile(detector.scores(calibration_features), quantile))
         return cls(mean, detector.precision, threshold, feature_layer, quantile)
 
-    def save(self, model_dir: Path) -> dict[str, Any]:
-        """Write the arrays to ``model_dir/ood.npz``; return the model card's ``ood`` entry."""
-        np.savez_compressed(Path(model_dir) / OOD_FILE, mean=self.mean.astype(np.float32),
+    def save(self, model_dir: Path, file: str = OOD_FILE) -> dict[str, Any]:
+        """Write the arrays to ``model_dir/file``; return the model card's entry for the detector."""
+        np.savez_compressed(Path(model_dir) / file, mean=self.mean.astype(np.float32),
                             precision=self.precision.astype(np.float32))
-        return {"file": OOD_FILE, "feature_layer": self.feature_layer, "threshold": self.threshold,
-                "quantile": self.quantile, "method": "Mahalanobis distance of the pooled features (Lee et al. 2018)"}
+        return {"file": file, "feature_layer": self.feature_layer, "threshold": self.threshold,
+                "quantile": self.quantile, "method": f"Mahalanobis distance of the {self.feature_layer} features (Lee et al. 2018)"}
 
     @classmethod
     def load(cls, model_dir: Path, entry: dict[str, Any]) -> "OODDetector":
