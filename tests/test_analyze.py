@@ -106,3 +106,16 @@ def test_regression_guard_three_class_and_binary_figures(test_folder_report):
     assert all(measured[k] >= floor for k, floor in FLOORS.items()), measured
     for name in CLASS_NAMES:  # every class is recognised, not just pneumonia vs normal
         assert r["per_class"][name]["f1"] >= 0.78, r["per_class"]  # lowest measured: VIRAL 0.809
+
+
+def test_the_cards_temperature_shapes_the_probabilities_shown(classifier, xray_paths):
+    """The shipped probabilities are the network's, temperature-scaled by the card's value."""
+    from rxviz.metrics import with_temperature
+
+    temperature = classifier.card.extra["temperature"]
+    assert temperature != pytest.approx(1.0, abs=0.05)  # the card does correct the confidence
+    image = load_image(xray_paths["BACTERIAL"])
+    raw = classifier.net(classifier.inputs([image]))["probabilities"].astype(np.float64)
+    shown = np.array(list(classifier.analyze(image, method=None).probabilities.values()))
+    assert shown == pytest.approx(with_temperature(raw, temperature)[0], abs=1e-6)
+    assert np.abs(shown - raw[0]).max() > 0.01

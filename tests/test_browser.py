@@ -181,3 +181,46 @@ def test_projector_layout_teaching_mode_and_accessibility(voila_url, browser):
     assert page.locator(".rx-truth").is_visible()
     page.screenshot(path=str(ARTIFACTS / "dashboard-teaching-revealed.png"))
     page.close()
+
+
+def test_outside_its_world_the_reason_comes_first(voila_url, browser, tmp_path):
+    """A lateral view and an adult's DICOM from other hospitals: the reason stands above the greyed
+    answer, and the lateral view gets neither lung outline nor zone sentence."""
+    from built_files import make_dicom
+    from conftest import _require
+
+    from rxviz.api import NOT_FRONTAL_SUMMARY
+    from rxviz.domain.fit import external_dir, external_images
+
+    _require((external_dir() / "index.csv").is_file(), f"external radiographs not found at {external_dir()}")
+    rows = external_images()
+    from rxviz.api import Classifier
+
+    classifier = Classifier.load()
+    lateral = next(r for r in rows if r.label == "LATERAL"
+                   and "lateral" in [w.code for w in classifier.analyze(r.path, method=None).warnings])
+    adult = next(r for r in rows if r.source == "shenzhen" and r.label == "NORMAL")
+    page = browser.new_page(viewport={"width": 1024, "height": 768})
+    page.goto(voila_url, timeout=120_000)
+    page.locator(".rx-upload").wait_for(state="visible", timeout=180_000)
+    assert "children aged 1-5" in page.locator(".rx-population").inner_text()
+
+    upload_in_browser(page, str(lateral.path))
+    reason = page.locator('.rx-warning .rx-reason[data-code="lateral"]')
+    reason.wait_for(timeout=60_000)
+    page.locator(".rx-label").wait_for(timeout=60_000)
+    assert "lateral (side)" in reason.inner_text()
+    assert reason.bounding_box()["y"] < page.locator(".rx-verdict").bounding_box()["y"]  # said first
+    assert "rx-greyed" in (page.locator(".rx-probabilities").get_attribute("class") or "")
+    page.locator(".rx-lung-focus", has_text=NOT_FRONTAL_SUMMARY).wait_for(timeout=30_000)
+    page.screenshot(path=str(ARTIFACTS / "dashboard-lateral.png"))
+
+    pixels = (load_image(adult.path) * 4095).astype("uint16")
+    upload_in_browser(page, {"name": "adult.dcm", "mimeType": "application/dicom",
+                             "buffer": make_dicom(pixels, PatientAge="045Y", ViewPosition="PA")})
+    reason = page.locator('.rx-warning .rx-reason[data-code="adult"]')
+    reason.wait_for(timeout=60_000)
+    assert "45 years" in reason.inner_text() and "children aged 1-5" in reason.inner_text()
+    page.locator(".rx-lung-focus", has_text=" zone (").wait_for(timeout=30_000)  # a frontal view: the zones stay
+    page.screenshot(path=str(ARTIFACTS / "dashboard-adult.png"))
+    page.close()

@@ -280,3 +280,22 @@ def test_teaching_mode_never_sends_the_answer_to_a_visible_panel(classifier):
     app.probabilities.observe(lambda _: seen.append(app.answer.layout.display), "value")
     app.example.value = str(app.examples[1].path)
     assert seen and set(seen) == {"none"}
+
+
+@pytest.mark.parametrize("guess, model, truth, says", [
+    ("VIRAL", "VIRAL", "VIRAL", ("you were right", "the model was right")),
+    ("NORMAL", "BACTERIAL", "VIRAL", ("not your answer", "the model was wrong")),
+    ("VIRAL", "BACTERIAL", "VIRAL", ("you were right", "the model was wrong")),
+    ("NORMAL", "VIRAL", "VIRAL", ("not your answer", "the model was right")),
+])
+def test_teaching_reveal_tells_who_was_right(guess, model, truth, says):
+    from rxviz.dashboard.teaching import TeachingMode
+    from rxviz.data import DISPLAY_NAMES
+
+    mode = TeachingMode(DISPLAY_NAMES, on_reveal=lambda: None)
+    mode.switch.value = True
+    mode.new_image()
+    mode.pick(guess)
+    mode.compare(model, 0.8, truth)
+    student, verdict = says
+    assert f"({student}; {verdict})" in mode.comparison.value

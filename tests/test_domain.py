@@ -1,0 +1,215 @@
+"""The domain check: every answer says whether the radiograph is of the kind the model learned from.
+
+Real radiographs throughout: the Kermany test folder (the model's own kind), the external folder
+(other hospitals, adults, lateral views) and DICOM files built here around real pixels.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from built_files import make_dicom, upload
+from conftest import _require
+from PIL import Image
+
+from rxviz.api import NOT_FRONTAL_SUMMARY
+from rxviz.dashboard import Dashboard
+from rxviz.domain import DomainCheck, OODDetector
+from rxviz.domain.check import header_warnings
+from rxviz.domain.fit import benign_variants, external_dir, external_images
+from rxviz.io import ImageFacts, load_image, load_radiograph
+
+
+@pytest.fixture(scope="module")
+def external():
+    folder = external_dir()
+    _require((folder / "index.csv").is_file(), f"external radiographs not found at {folder}; set RXVIZ_EXTERNAL_DATA")
+    return external_images(folder)
+
+
+@pytest.fixture(scope="module")
+def normal_pixels(xray_paths) -> np.ndarray:
+    """A real normal test radiograph as 12-bit DICOM pixels."""
+    return (load_image(xray_paths["NORMAL"]) * 4095).round().astype(np.uint16)
+
+
+# ---- what a DICOM header says ------------------------------------------------------------------
+
+def test_header_facts_are_read_and_nothing_that_names_the_patient(normal_pixels):
+    data = make_dicom(normal_pixels, PatientAge="045Y", ViewPosition="pa", BodyPartExamined="CHEST",
+                      PatientName="Doe^Jane", PatientID="MRN-4711")
+    _, facts = load_radiograph(data)
+    assert facts == ImageFacts(age_years=45.0, view="PA", modality="DX", body_part="CHEST")
+    assert "Doe" not in repr(facts) and "4711" not in repr(facts)
+
+
+@pytest.mark.parametrize("age, years", [("003Y", 3.0), ("018M", 1.5), ("006W", 6 * 7 / 365.25), ("45", None),
+                                        ("", None)])
+def test_dicom_ages_are_read_in_their_units(normal_pixels, age, years):
+    facts = load_radiograph(make_dicom(normal_pixels, PatientAge=age))[1]
+    assert facts.age_years == (pytest.approx(years) if years is not None else None)
+
+
+def test_an_adult_dicom_is_flagged_by_its_age_whatever_its_pixels(classifier, normal_pixels):
+    child = classifier.analyze(make_dicom(normal_pixels, PatientAge="003Y"))
+    adult = classifier.analyze(make_dicom(normal_pixels, PatientAge="045Y"))
+    assert "adult" not in [w.code for w in child.warnings]
+    assert [w.code for w in adult.warnings][:1] == ["adult"] and adult.unusual
+    assert "45 years" in adult.warnings[0].sentence and "children aged 1-5" in adult.warnings[0].sentence
+    assert adult.probabilities == child.probabilities  # the same pixels: only the warning differs
+
+
+def test_header_codes_for_view_modality_body_part_and_age():
+    codes = lambda **facts: [w.code for w in header_warnings(ImageFacts(**facts))]  # noqa: E731
+    assert codes(view="LL") == ["lateral"] and codes(view="AP") == [] and codes(view="PA") == []
+    assert codes(modality="CT") == ["not_a_radiograph"] and codes(modality="CR") == codes(modality="SC") == []
+    assert codes(body_part="ABDOMEN") == ["not_chest"] and codes(body_part="CHEST") == codes(body_part="THORAX") == []
+    assert codes(age_years=10.0) == ["age"] and codes(age_years=0.5) == ["age"] and codes(age_years=18.0) == ["adult"]
+    assert codes(age_years=1.0) == codes(age_years=5.9) == []
+
+
+def test_a_lateral_dicom_gets_no_lung_outline_and_no_zones(classifier, normal_pixels):
+    result = classifier.analyze(make_dicom(normal_pixels, ViewPosition="LL"))
+    assert "lateral" in [w.code for w in result.warnings] and not result.frontal
+    assert result.heat_summary == NOT_FRONTAL_SUMMARY and result.lung_zones == {}
+    assert np.array_equal(result.overlay(outline=True), result.overlay(outline=False))
+    frontal = classifier.analyze(make_dicom(normal_pixels, ViewPosition="PA"))
+    assert frontal.frontal and not np.array_equal(frontal.overlay(outline=True), frontal.overlay(outline=False))
+
+
+# ---- the pixel checks --------------------------------------------------------------------------
+
+class _Fixed:
+    """A detector whose every score is ``score`` (for the combination rules)."""
+
+    def __init__(self, score: float, threshold: float = 1.0):
+        self.score, self.threshold = score, threshold
+
+    def scores(self, features):
+        return np.full(len(features), self.score)
+
+
+def test_not_a_radiograph_makes_the_view_and_hospital_checks_moot():
+    image, probability = np.random.default_rng(0).random((64, 64)).astype(np.float32), np.zeros((128, 128))
+    check = DomainCheck(_Fixed(5.0), _Fixed(5.0))
+    assert [w.code for w in check.read(image, ImageFacts(), probability, np.zeros(4)).warnings] == ["not_a_radiograph"]
+    check = DomainCheck(_Fixed(0.0), _Fixed(5.0))
+    reading = check.read(image, ImageFacts(age_years=40.0), probability, np.zeros(4))
+    assert [w.code for w in reading.warnings] == ["lateral", "adult"]  # most fundamental first
+    assert reading.scores["lateral"] == (5.0, 1.0)
+
+
+def test_the_bundled_model_has_every_check(classifier):
+    assert classifier.domain.ood is not None and classifier.domain.frontal is not None
+    assert classifier.domain.net is not None and np.isfinite(classifier.domain.threshold)
+
+
+def test_lateral_views_are_flagged_as_not_frontal(classifier, external):
+    laterals = [e for e in external if e.label == "LATERAL"]
+    assert len(laterals) >= 10
+    results = [classifier.analyze(e.path, method=None) for e in laterals]
+    codes = [[w.code for w in r.warnings] for r in results]
+    assert all(codes), codes
+    assert not any(r.frontal for r in results)  # no lung outline, no zones on any of them
+    # the one-class geometry check alone (it never saw a lateral view while fitted); where the
+    # features already say "not a radiograph", that warning stands for it
+    geometry = [r.domain_scores["lateral"][0] > r.domain_scores["lateral"][1] for r in results]
+    assert np.mean(geometry) >= 0.9, [round(r.domain_scores["lateral"][0], 1) for r in results]
+
+
+def test_adults_from_other_hospitals_are_flagged(classifier, external):
+    rng = np.random.default_rng(1)
+    adults = [e for e in external if e.label != "LATERAL"]
+    chosen = [adults[i] for i in rng.choice(len(adults), 40, replace=False)]
+    flagged = [classifier.analyze(e.path, method=None).unusual for e in chosen]
+    assert np.mean(flagged) >= 0.9
+
+
+@pytest.fixture(scope="module")
+def own_kind(classifier, test_samples):
+    """30 random Kermany test radiographs the check does not flag as they are."""
+    rng = np.random.default_rng(7)
+    chosen = [test_samples[i].path for i in rng.permutation(len(test_samples))[:40]]
+    images = [load_image(p) for p in chosen]
+    kept = [image for image in images if not classifier.analyze(image, method=None).unusual]
+    assert len(kept) >= 38, "more than 2 of 40 Kermany test radiographs were flagged"
+    return kept[:30]
+
+
+def test_a_kermany_radiograph_resaved_at_1024x800_as_png_is_not_flagged(classifier, own_kind):
+    flagged = 0
+    for image in own_kind:
+        big = Image.fromarray((image * 255).round().astype(np.uint8)).resize((1024, 800), Image.BICUBIC)
+        buffer = io.BytesIO()
+        big.save(buffer, "PNG")
+        result = classifier.analyze(buffer.getvalue(), method=None)
+        flagged += result.unusual
+    assert flagged <= 1
+
+
+def test_benign_variants_are_rarely_flagged(classifier, own_kind):
+    counts: dict[str, int] = {}
+    for image in own_kind[:15]:
+        for name, variant in benign_variants(image):
+            counts[name] = counts.get(name, 0) + classifier.analyze(variant, method=None).unusual
+    assert len(counts) == 7 and max(counts.values()) <= 1, counts
+
+
+# ---- where users read it -----------------------------------------------------------------------
+
+def test_predict_json_carries_the_warnings(tmp_path, normal_pixels):
+    import subprocess
+    import sys
+
+    path = tmp_path / "adult.dcm"
+    path.write_bytes(make_dicom(normal_pixels, PatientAge="052Y", PatientName="Doe^Jane"))
+    run = subprocess.run([sys.executable, "-m", "rxviz.cli", "predict", str(path), "--json"],
+                         capture_output=True, text=True, check=True, env={**os.environ})
+    record = json.loads(run.stdout)
+    assert record["warnings"][0]["code"] == "adult" and "52 years" in record["warnings"][0]["sentence"]
+    assert record["unusual"] is True and "Doe" not in run.stdout
+
+
+def test_dashboard_says_why_first_and_greys_the_answer(classifier, external):
+    lateral = next(e for e in external if e.label == "LATERAL"
+                   and "lateral" in [w.code for w in classifier.analyze(e.path, method=None).warnings])
+    app = Dashboard(classifier, examples=[])
+    upload(app, Path(lateral.path).read_bytes(), "side.jpg")
+    assert app.result is not None and app.result.unusual
+    assert 'data-code="lateral"' in app.status.value and "lateral (side)" in app.status.value
+    assert "rx-greyed" in app.probabilities._dom_classes
+    assert NOT_FRONTAL_SUMMARY in app.overlay_caption.value
+    # the drawn overlay has no lung outline: identical to the overlay drawn without one
+    app.outline.value = False
+    without = app.overlay.png
+    app.outline.value = True
+    assert app.overlay.png == without
+
+
+def test_teaching_mode_says_it_after_the_reveal(classifier, normal_pixels):
+    app = Dashboard(classifier, examples=[])
+    app.teaching.switch.value = True
+    upload(app, make_dicom(normal_pixels, PatientAge="040Y"), "case.dcm")
+    assert "adult" not in app.teaching.comparison.value
+    app.teaching.buttons[0].click()
+    assert "But beware" in app.teaching.comparison.value and "adult" in app.teaching.comparison.value
+
+
+def test_report_carries_every_warning(classifier, normal_pixels):
+    from datetime import datetime, timezone
+
+    from rxviz.report import footer_paragraphs, report_png
+
+    result = classifier.analyze(make_dicom(normal_pixels, PatientAge="040Y", ViewPosition="LL"))
+    assert [w.code for w in result.warnings][:2] == ["lateral", "adult"]
+    paragraphs = footer_paragraphs(result, classifier.card, True, datetime.now(timezone.utc))
+    warnings = [" ".join(text.split()) for text, kind in paragraphs if kind == "warning"]
+    assert [f"Warning: {w.sentence}" for w in result.warnings] == warnings[-len(result.warnings):]
+    heat = next(text for text, kind in paragraphs if kind == "heat")
+    assert "white line" not in heat and "no lung fields" in " ".join(heat.split())
+    assert report_png(result, classifier.card, source="case.dcm")[:8] == b"\x89PNG\r\n\x1a\n"
