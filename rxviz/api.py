@@ -59,9 +59,8 @@ class Result:
             those of the training hospital.
         facts: what a DICOM header said about the examination (age, view, modality, body part);
             all None for other files. Never anything that names the patient.
-        ood_score: how unlike the training radiographs' features the image's are (see
-            :mod:`rxviz.domain.ood`), or None for a model without that detector.
-        domain_scores: each pixel check's (score, threshold), by warning code.
+        domain_scores: each pixel check's (score, threshold), by warning code; ``ood_score`` is
+            the not-a-radiograph one.
     """
 
     label: str
@@ -72,8 +71,13 @@ class Result:
     method: str | None
     warnings: tuple[DomainWarning, ...] = ()
     facts: ImageFacts = ImageFacts()
-    ood_score: float | None = None
     domain_scores: dict[str, tuple[float, float]] = field(default_factory=dict, repr=False)
+
+    @property
+    def ood_score(self) -> float | None:
+        """How unlike the training radiographs' features the image's are (see
+        :mod:`rxviz.domain.ood`), or None for a model without that detector."""
+        return self.domain_scores.get("not_a_radiograph", (None,))[0]
 
     @property
     def unusual(self) -> bool:
@@ -248,7 +252,6 @@ class Classifier:
             method=method,
             warnings=reading.warnings,
             facts=facts,
-            ood_score=reading.scores.get("not_a_radiograph", (None,))[0],
             domain_scores=reading.scores,
         )
         result.__dict__["lung_mask"] = mask  # seed the cached property: the mask is computed once

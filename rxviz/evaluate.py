@@ -71,8 +71,9 @@ def evaluate_folder(
     probabilities, changed, warnings = [], [], []
     for batch in progress(batches, len(batches), "evaluating", show_progress):
         images = [load_image(s.path) for s in batch]
-        probabilities.append(classifier.probabilities(images))
-        warnings += [[w.code for w in classifier.analyze(image, method=None).warnings] for image in images]
+        results = [classifier.analyze(image, method=None) for image in images]  # answer and warnings at once
+        probabilities.append(np.array([[r.probabilities[name] for name in classifier.class_names] for r in results]))
+        warnings += [[w.code for w in r.warnings] for r in results]
         changed.append(framing_labels(lambda x: classifier.probabilities(x).argmax(axis=1), images))
     probabilities = np.concatenate(probabilities)
     report = classification_report([s.label for s in samples], probabilities, classifier.class_names)

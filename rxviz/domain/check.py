@@ -137,15 +137,14 @@ class DomainCheck:
         self.net_input, self.threshold = net_input, threshold
 
     @classmethod
-    def load(cls, directory: Path, ood_entry: dict[str, Any] | None, entry: dict[str, Any] | None,
-             keras_net: Any = None) -> "DomainCheck":
+    def load(cls, directory: Path, ood_entry: dict[str, Any] | None, entry: dict[str, Any] | None) -> "DomainCheck":
         """The check a model card's ``ood`` and ``domain`` entries describe (either may be
         missing: a model without them checks less)."""
         ood = OODDetector.load(directory, ood_entry) if ood_entry else None
         if not entry:
             return cls(ood)
         frontal = OODDetector.load(directory, entry["frontal"])
-        net = load_net(directory, entry.get("runtime"), keras_net or (lambda: _keras_domain_net(directory, entry)))
+        net = load_net(directory, entry.get("runtime"), lambda: _keras_domain_net(directory, entry))
         return cls(ood, frontal, net, int(entry["input_size"]), float(entry["threshold"]))
 
     def domain_scores(self, images: list[np.ndarray]) -> np.ndarray:

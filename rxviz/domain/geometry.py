@@ -14,6 +14,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from ..lungs import clean_mask
+
 #: Names of :func:`frontal_features`' columns, in order.
 FEATURES = ("lung fields", "mask mirror overlap", "left-right balance", "image mirror correlation",
             "segmenter hesitation")
@@ -27,8 +29,6 @@ def frontal_features(image: np.ndarray, lung_probability: np.ndarray, threshold:
     ``image``: grayscale in [0, 1], any size; ``lung_probability``: the segmenter's per-pixel lung
     probability at its input size (:meth:`rxviz.lungs.LungSegmenter.probabilities`).
     """
-    from ..lungs import clean_mask
-
     mask = clean_mask(lung_probability > threshold)
     fields = cv2.connectedComponents(mask.astype(np.uint8))[0] - 1
     small = cv2.resize(mask.astype(np.float32), (SIDE, SIDE), interpolation=cv2.INTER_AREA) > 0.5
