@@ -1,12 +1,18 @@
 # JupyterHub on one machine with the settings of deploy/jupyterhub/values.yaml (read from it, so
-# the Kubernetes deployment and this one cannot drift apart):
+# the Kubernetes deployment and this one cannot drift apart), for a class, over HTTPS only:
 #
-#   .venv/bin/jupyterhub -f deploy/jupyterhub/jupyterhub_config.py \
-#       --JupyterHub.authenticator_class=... --JupyterHub.spawner_class=...
+#   RXVIZ_TEACHER_PASSWORD='A LONG PASSPHRASE' .venv/bin/jupyterhub \
+#       -f deploy/jupyterhub/jupyterhub_config.py --ssl-cert CERT.pem --ssl-key KEY.pem \
+#       --JupyterHub.spawner_class=...
 #
-# Students' servers run rxviz's .venv from this checkout with binder/'s server settings. Pick an
-# authenticator and a spawner that enforces memory (systemdspawner: The Littlest JupyterHub);
-# tests/test_jupyterhub.py runs it with the dummy authenticator and SimpleLocalProcessSpawner.
+# The hub serves https://HOST/ (port 443, or --JupyterHub.bind_url=https://:PORT) and answers
+# plain HTTP on port 80 (RXVIZ_HUB_HTTP_PORT) with nothing but a redirect to it. Logins are
+# values.yaml's: NativeAuthenticator, one teacher, students approved by the teacher, accounts
+# locked after failed tries; it refuses to start with the dummy authenticator or without a
+# certificate unless RXVIZ_INSECURE_DEMO=1. Students' servers run rxviz's .venv from this
+# checkout with binder/'s server settings. Pick a spawner that enforces memory (systemdspawner:
+# The Littlest JupyterHub); tests/test_jupyterhub.py runs it with SimpleLocalProcessSpawner.
+import os
 import sys
 from pathlib import Path
 
@@ -16,7 +22,18 @@ c = get_config()  # noqa: F821 (provided by traitlets when it loads this file)
 here = Path(__file__).resolve().parent
 repo = here.parent.parent
 values = yaml.safe_load((here / "values.yaml").read_text())
-user, cull = values["singleuser"], values["cull"]
+user, cull, hub = values["singleuser"], values["cull"], values["hub"]
+
+for section, settings in hub["config"].items():  # what z2jh does with hub.config
+    c[section].update(settings)
+# the login and HTTPS checks and the hub pages' headers: the very code that z2jh runs
+exec(hub["extraConfig"]["rxviz-secure"])
+if https:  # set by that code: a certificate and key were given
+    c.JupyterHub.bind_url = "https://:443"
+    c.ConfigurableHTTPProxy.command = [
+        "configurable-http-proxy", "--redirect-port", os.environ.get("RXVIZ_HUB_HTTP_PORT", "80")]
+else:  # RXVIZ_INSECURE_DEMO=1: plain HTTP, so this machine only
+    c.JupyterHub.bind_url = "http://127.0.0.1:8000"
 
 c.Spawner.default_url = user["defaultUrl"]
 c.Spawner.notebook_dir = str(repo)
