@@ -1,4 +1,5 @@
-"""Serving the dashboard: pages that shut their kernels down, and a class served in turn.
+"""Serving the dashboard: pages that shut their kernels down, a class served in turn, and pages
+that run only the server's own scripts.
 
 Voila's page asks the server to shut its kernel down when the tab is closed or reloaded, sending
 the ``_xsrf`` cookie back as Jupyter's cross-site check requires. But Voila streams the page
@@ -13,6 +14,12 @@ as the last one. :func:`render_in_turn` lets at most one page per core (``$RXVIZ
 its kernel and run the notebook at a time, the others waiting in arrival order, so the first pages
 are ready in seconds; the last waits no longer than before, since the work is the same.
 
+Each dashboard page carries a Content-Security-Policy (:func:`page_policy`): scripts only from the
+server itself, or inline ones marked with a nonce made afresh for that page, which Voila's own
+inline scripts get as the page streams out; images from the server and data URIs; no plugins, no
+framing by other sites. A script that anything else put in the page does not run. (No report-uri:
+Jupyter server's report endpoint refuses the browser's reports for want of an _xsrf token.)
+
 Used as a Jupyter server extension on Binder and JupyterHub (``binder/jupyter_server_config.py``)
 and by Voila on its own through ``binder/voila.py``.
 """
@@ -21,9 +28,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 
 _PATCHED = "_rxviz_sets_xsrf_cookie"
 _GATED = "_rxviz_renders_in_turn"
+_GUARDED = "_rxviz_content_security_policy"
 #: Environment variable: how many pages may run their notebook at once (default: one per core).
 RENDERS_ENV = "RXVIZ_RENDERS"
 
@@ -77,12 +86,53 @@ def render_in_turn(limit: int | None = None) -> int:
     return limit
 
 
+def page_policy(nonce: str) -> str:
+    """The dashboard page's Content-Security-Policy, its inline scripts marked by ``nonce``.
+
+    >>> "script-src 'self' 'nonce-abc'" in page_policy("abc")
+    True
+    """
+    return "; ".join([
+        "default-src 'self'",
+        f"script-src 'self' 'nonce-{nonce}'",
+        "style-src 'self' 'unsafe-inline'",  # ipywidgets and Lumino set styles on their elements
+        "img-src 'self' data: blob:",  # the radiograph, overlay and report are data URIs
+        "font-src 'self' data:",
+        "connect-src 'self'",  # the kernel's websocket: same host and port
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'self'",
+    ])
+
+
+def guard_voila_pages() -> None:
+    """Send each Voila page with :func:`page_policy` under a fresh nonce, which every ``<script``
+    the page streams out gets; and keep the page's address out of other sites' logs."""
+    from voila.handler import VoilaHandler
+
+    if getattr(VoilaHandler, _GUARDED, False):
+        return
+    render = VoilaHandler.get_generator
+
+    async def render_guarded(self, *args, **kwargs):
+        nonce = secrets.token_urlsafe(18)
+        self.set_header("Content-Security-Policy", page_policy(nonce))
+        self.set_header("Referrer-Policy", "same-origin")
+        async for html in render(self, *args, **kwargs):
+            yield html.replace("<script", f'<script nonce="{nonce}"') if isinstance(html, str) else html
+
+    VoilaHandler.get_generator = render_guarded
+    setattr(VoilaHandler, _GUARDED, True)
+
+
 def _jupyter_server_extension_points() -> list[dict]:
     return [{"module": "rxviz.serving"}]
 
 
 def _load_jupyter_server_extension(server_app) -> None:
     set_xsrf_cookie_on_voila_pages()
+    guard_voila_pages()
     limit = render_in_turn()
     server_app.log.info(f"rxviz: Voila pages shut their kernels down when closed; {limit or 'any number of'}"
-                        " pages run their notebook at a time")
+                        " pages run their notebook at a time; pages run only the server's own scripts")

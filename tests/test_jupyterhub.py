@@ -160,7 +160,7 @@ def _student(hub: Hub, teacher: requests.Session, name: str) -> requests.Session
     return session
 
 
-def _open_dashboard(hub: Hub, session: requests.Session, name: str) -> None:
+def _open_dashboard(hub: Hub, session: requests.Session, name: str) -> requests.Response:
     """Start the student's own server and open their dashboard, as their browser would (the
     login handshake with the single-user server included); the page's kernel stays running."""
     session.get(f"{hub.url}/hub/spawn", timeout=60)
@@ -168,7 +168,7 @@ def _open_dashboard(hub: Hub, session: requests.Session, name: str) -> None:
     while time.time() < deadline:
         response = session.get(f"{hub.url}/user/{name}{DASHBOARD}", timeout=120)
         if response.ok and response.url.startswith(f"{hub.url}/user/{name}{DASHBOARD}"):
-            return
+            return response
         time.sleep(1)
     pytest.fail(f"{name}'s server did not start")
 
@@ -229,7 +229,9 @@ def test_an_outsider_gets_no_login(hub, teacher):
 
 def test_students_are_kept_apart(hub, teacher):
     alice, bob = _student(hub, teacher, "alice"), _student(hub, teacher, "bob")
-    _open_dashboard(hub, bob, "bob")
+    page = _open_dashboard(hub, bob, "bob")
+    # the student's page, served by rxviz.serving as a server extension, runs only its own scripts
+    assert "script-src 'self' 'nonce-" in page.headers["Content-Security-Policy"]
     kernels = bob.get(f"{hub.url}/user/bob/api/kernels", timeout=30)
     assert kernels.ok and kernels.json(), "bob cannot see his own dashboard's kernel"  # the probe can see
     kernel = kernels.json()[0]["id"]

@@ -74,3 +74,52 @@ def test_the_page_cannot_run_code_in_its_kernel(dashboard, tmp_path):
     assert "execute_reply" not in replies and "execute_input" not in replies
     time.sleep(1)
     assert not marker.exists()
+
+
+def _page(port: int) -> tuple[dict[str, str], str]:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=120) as response:
+        return dict(response.headers), response.read().decode()
+
+
+def test_the_page_allows_only_the_servers_own_scripts(dashboard):
+    port, _ = dashboard
+    (headers, html), (again, _) = _page(port), _page(port)
+    policy = headers["Content-Security-Policy"]
+    directives = dict(d.strip().split(" ", 1) for d in policy.split(";"))
+    nonce = re.fullmatch(r"'self' 'nonce-([\w-]{20,})'", directives["script-src"]).group(1)
+    assert directives["default-src"] == "'self'" and directives["object-src"] == "'none'"
+    assert directives["frame-ancestors"] == "'self'" and directives["img-src"] == "'self' data: blob:"
+    assert "unsafe" not in directives["script-src"] and "*" not in policy
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    scripts = re.findall(r"<script\b[^>]*>", html)
+    assert len(scripts) >= 5 and all(f'nonce="{nonce}"' in tag for tag in scripts)
+    assert nonce not in again["Content-Security-Policy"]  # a fresh nonce for every page
+
+
+@pytest.mark.browser
+def test_in_the_browser_an_injected_script_does_not_run_and_the_dashboard_still_works(dashboard, browser):
+    from dashboard_server import upload_in_browser
+
+    from rxviz.examples import BUNDLED_EXAMPLES
+
+    port, _ = dashboard
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    refused = []
+    page.on("console", lambda message: refused.append(message.text) if "Content Security Policy" in message.text else None)
+    page.goto(f"http://127.0.0.1:{port}/", timeout=120_000)
+    page.locator(".rx-upload").wait_for(timeout=120_000)
+    upload_in_browser(page, str(next(BUNDLED_EXAMPLES.glob("NORMAL/*.jpeg"))))
+    page.locator(".rx-label").wait_for(timeout=120_000)
+    page.evaluate("""() => { const s = document.createElement('script');
+                            s.textContent = 'window.rxInjected = true'; document.body.appendChild(s);
+                            const i = document.createElement('img'); i.src = 'data:,';
+                            i.setAttribute('onerror', 'window.rxHandler = true'); document.body.appendChild(i); }""")
+    page.wait_for_timeout(500)
+    assert page.evaluate("() => [window.rxInjected, window.rxHandler]") == [None, None]
+    # what the policy refused: the two injections, and stylesheets the page template asks of a CDN
+    # (offline anyway); nothing of the server's own
+    foreign = [m for m in refused if re.match(r"Loading the \w+ 'https://(?!127\.0\.0\.1)", m)]
+    inline = [m for m in refused if m not in foreign and "inline" in m]
+    assert len(foreign) + len(inline) == len(refused), refused
+    assert len(inline) == 2, inline
+    page.close()
