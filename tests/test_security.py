@@ -7,14 +7,16 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import subprocess
 import time
+import urllib.error
 import urllib.request
 import uuid
 from pathlib import Path
 
 import psutil
 import pytest
-from dashboard_server import free_port, start_dashboard, stop_dashboard
+from dashboard_server import REPO, free_port, start_dashboard, stop_dashboard
 from tornado.websocket import websocket_connect
 
 @pytest.fixture(scope="module")
@@ -123,3 +125,32 @@ def test_in_the_browser_an_injected_script_does_not_run_and_the_dashboard_still_
     assert len(foreign) + len(inline) == len(refused), refused
     assert len(inline) == 2, inline
     page.close()
+
+
+def test_listening_for_other_machines_asks_every_visitor_for_the_token(tmp_path):
+    port, token = free_port(), "a-shared-token-for-the-class-42"
+    server = start_dashboard(port, tmp_path / "voila.log", env={"RXVIZ_HOST": "0.0.0.0", "RXVIZ_TOKEN": token})
+    try:
+        printed = (tmp_path / "voila.log").read_text()
+        assert f":{port}/?token={token}" in printed and "not encrypted" in printed
+        listening = {c.laddr.ip for c in psutil.Process(server.pid).net_connections(kind="inet")
+                     if c.status == psutil.CONN_LISTEN and c.laddr.port == port}
+        assert listening == {"0.0.0.0"}
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
+        for visit in ("/", "/?token=a-guessed-token-for-the-class", "/api/kernels", "/voila/api/shutdown/x"):
+            try:
+                with opener.open(f"http://127.0.0.1:{port}{visit}", timeout=120) as response:
+                    assert "/login" in response.url, visit  # sent to the token's login form
+                    assert "kernelId" not in response.read().decode()
+            except urllib.error.HTTPError as refused:
+                assert refused.code in (401, 403), visit
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/?token={token}", timeout=120) as response:
+            assert "kernelId" in response.read().decode()
+    finally:
+        stop_dashboard(server)
+
+
+def test_a_listening_address_given_to_voila_directly_is_refused():
+    result = subprocess.run(["scripts/dashboard.sh", "--Voila.ip=0.0.0.0"], cwd=REPO, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 2 and "set RXVIZ_HOST" in result.stderr
