@@ -20,14 +20,14 @@ import cv2
 import numpy as np
 
 from .card import ModelCard, load_card
-from .explain import class_activation_map, explain
+from .explain import DESCRIPTIONS, class_activation_map, explain
 from .domain import DomainCheck, DomainWarning, OODDetector
 from .io import ImageFacts, ImageSource, load_radiograph
 from .lungs import describe_heat, load_segmenter, lung_box, lung_focus, lung_mask, lung_zones
 from .metrics import with_temperature
 from .overlay import DEFAULT_COLORMAP, draw_outline, overlay
 from .preprocess import Box, to_model_input, uncrop
-from .runtime import Net, load_net
+from .runtime import Net, load_net, require_tensorflow
 
 if TYPE_CHECKING:
     import keras
@@ -161,6 +161,7 @@ class Classifier:
     def model(self) -> keras.Model:
         """The Keras model, loaded (and TensorFlow imported) on first use: the gradient-based
         explanation methods, the trust checks and training need it; a plain analysis does not."""
+        require_tensorflow("The Keras model (gradient methods, trust checks, training)")
         from .model import load_model
 
         return load_model(self.card.model_path)
@@ -219,6 +220,7 @@ class Classifier:
         the forward pass over that input, if already run (Grad-CAM is read from it)."""
         index = self.class_index(target)
         if self.needs_tensorflow(method):
+            require_tensorflow(DESCRIPTIONS[method].split(":")[0] if method in DESCRIPTIONS else str(method))
             small = explain(self.model, self.inputs([image], [box]), index, self.card.cam_layer, method)
         else:
             outputs = outputs if outputs is not None else self.net(self.inputs([image], [box]))

@@ -14,8 +14,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable
 
+from .bundle import bundled
+
 #: Where the bundled model lives unless ``RXVIZ_MODEL_DIR`` says otherwise.
-DEFAULT_MODEL_DIR = Path(__file__).resolve().parent.parent / "models"
+DEFAULT_MODEL_DIR = bundled("models")
 CARD_FILE = "model_card.json"
 #: The trust checks ``rxviz explain-eval`` records per method (rxviz.checks.verdict), as they are
 #: named to users.

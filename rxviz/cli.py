@@ -1,4 +1,4 @@
-"""The ``rxviz`` command line: predict, evaluate, sanity, explain-eval, train, fit-ood, fit-domain and export.
+"""The ``rxviz`` command line: predict, dashboard, evaluate, sanity, explain-eval, train, fit-ood, fit-domain and export.
 
 Errors a user can cause (a bad image, a missing folder) print one line on stderr and give a
 non-zero exit status; they never print a traceback.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import sys
 from pathlib import Path
@@ -15,6 +16,17 @@ from pathlib import Path
 import numpy as np
 
 from .io import InputError
+from .runtime import NeedsTensorFlow
+
+
+def _cmd_dashboard(args: argparse.Namespace) -> int:
+    from .serving import voila_command
+
+    command = voila_command(args.port, args.host, args.token, args.model_dir, args.examples, args.voila_options)
+    for line in command.lines:
+        print(f"rxviz: {line}", flush=True)
+    os.execve(command.argv[0], command.argv, command.env)  # Voila takes this process's place
+    return 0
 
 
 def _say_error(message: str) -> None:
@@ -338,6 +350,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="score on a running Dask cluster, e.g. tcp://host:8786 (workers must see the same paths)")
     p.set_defaults(func=_cmd_predict)
 
+    p = commands.add_parser("dashboard", help="serve the dashboard with Voila (localhost; another --host needs a"
+                                              " token); other options go to Voila")
+    p.add_argument("--port", type=int, default=int(os.environ.get("RXVIZ_PORT", "8866")))
+    p.add_argument("--host", default=os.environ.get("RXVIZ_HOST", "127.0.0.1"),
+                   help="address to listen on (default 127.0.0.1, this machine only; RXVIZ_HOST)")
+    p.add_argument("--token", default=os.environ.get("RXVIZ_TOKEN") or None,
+                   help="what visitors from other machines must give (default: made at start; RXVIZ_TOKEN)")
+    p.add_argument("--examples", type=Path, default=None, help="folder of example images for the menu")
+    p.set_defaults(func=_cmd_dashboard, voila_options=[])
+
     p = commands.add_parser("evaluate", help="metrics on a folder laid out like the dataset's test/, or the external"
                             " validation (--external)")
     p.add_argument("folder", metavar="DIR", nargs="?",
@@ -446,11 +468,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, unknown = parser.parse_known_args(argv)
+    if unknown and args.func is not _cmd_dashboard:
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+    args.voila_options = unknown
     args.argv = argv
     try:
         return args.func(args)
-    except (InputError, FileNotFoundError, ValueError) as exc:
+    except (InputError, FileNotFoundError, ValueError, NeedsTensorFlow) as exc:
         _say_error(str(exc))
         return 2
     except KeyboardInterrupt:

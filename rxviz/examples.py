@@ -9,12 +9,13 @@ from dataclasses import dataclass
 from itertools import zip_longest
 from pathlib import Path
 
+from .bundle import bundled
 from .data import CLASS_NAMES, IMAGE_SUFFIXES, data_dir, list_samples
 
 #: Folder of example images; default: the dataset's test folder, else the bundled examples.
 EXAMPLES_ENV = "RXVIZ_EXAMPLES"
 #: The radiographs shipped in git (examples/README.md gives their source and licence).
-BUNDLED_EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+BUNDLED_EXAMPLES = bundled("examples")
 
 
 @dataclass(frozen=True)

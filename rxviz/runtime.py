@@ -27,6 +27,22 @@ RUNTIME_ENV = "RXVIZ_RUNTIME"
 RUNTIMES = ("onnx", "keras")
 #: Environment variable capping ONNX Runtime's threads per model (default: one per core).
 THREADS_ENV = "RXVIZ_THREADS"
+#: What to install for the gradient methods, the trust checks, training and export.
+TENSORFLOW_EXTRA = "rxviz[tensorflow]"
+
+
+class NeedsTensorFlow(RuntimeError):
+    """What was asked runs on TensorFlow, which this installation lacks (a light install)."""
+
+
+def require_tensorflow(what: str) -> None:
+    """Raise :class:`NeedsTensorFlow`, one sentence naming ``what`` and the extra to install,
+    unless TensorFlow, Keras and tf-keras-vis are all importable. Imports none of them."""
+    from importlib.util import find_spec
+
+    if any(find_spec(name) is None for name in ("tensorflow", "keras", "tf_keras_vis")):
+        raise NeedsTensorFlow(f"{what} runs on TensorFlow, which this installation of rxviz lacks:"
+                              f" pip install '{TENSORFLOW_EXTRA}' adds it")
 
 
 class Net(Protocol):

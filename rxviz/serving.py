@@ -20,6 +20,9 @@ inline scripts get as the page streams out; images from the server and data URIs
 framing by other sites. A script that anything else put in the page does not run. (No report-uri:
 Jupyter server's report endpoint refuses the browser's reports for want of an _xsrf token.)
 
+:func:`voila_command` is how ``rxviz dashboard`` (and so ``scripts/dashboard.sh``) starts Voila on its
+own: on localhost, or on another address only with a token.
+
 Used as a Jupyter server extension on Binder and JupyterHub (``binder/jupyter_server_config.py``)
 and by Voila on its own through ``binder/voila.py``.
 """
@@ -29,6 +32,12 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import socket
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from .bundle import bundled
 
 _PATCHED = "_rxviz_sets_xsrf_cookie"
 _GATED = "_rxviz_renders_in_turn"
@@ -124,6 +133,69 @@ def guard_voila_pages() -> None:
 
     VoilaHandler.get_generator = render_guarded
     setattr(VoilaHandler, _GUARDED, True)
+
+
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+#: Voila options that ``rxviz dashboard`` sets itself: the address and who may come in.
+OWN_OPTIONS = ("--ip", "--Voila.ip", "--token", "--Voila.token", "--Voila.auto_token", "--IdentityProvider.")
+
+
+@dataclass(frozen=True)
+class VoilaCommand:
+    argv: list[str]
+    env: dict[str, str]
+    lines: list[str]  # what to tell the person who started it
+
+
+def voila_command(port: int = 8866, host: str = "127.0.0.1", token: str | None = None,
+                  model_dir: Path | None = None, examples: Path | None = None,
+                  voila_options: list[str] | None = None) -> VoilaCommand:
+    """Voila serving the bundled dashboard notebook with Binder's settings (binder/voila.py).
+
+    On localhost nobody else can connect. Any other ``host`` lets other machines in with the
+    ``token`` only (made here when not given), and the lines to print say so, with the address
+    to share. ``voila_options`` go to Voila, except those that would change who gets in.
+
+    >>> voila_command(host="0.0.0.0", token="a-token-of-sixteen+").argv[-1]
+    '--Voila.token=a-token-of-sixteen+'
+    """
+    options = list(voila_options or [])
+    for option in options:
+        if option.startswith(OWN_OPTIONS):
+            raise ValueError(f"{option}: set --host (RXVIZ_HOST) and --token (RXVIZ_TOKEN) instead, so that"
+                             " the server asks for a token")
+    binder = bundled("binder")
+    env = dict(os.environ)
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    env.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+    template = str(binder / "share" / "jupyter")  # rxviz's page template
+    env["JUPYTER_PATH"] = os.pathsep.join([template, *filter(None, [env.get("JUPYTER_PATH")])])
+    if model_dir is not None:
+        env["RXVIZ_MODEL_DIR"] = str(Path(model_dir).resolve())
+    if examples is not None:
+        env["RXVIZ_EXAMPLES"] = str(Path(examples).resolve())
+    argv = [sys.executable, "-m", "voila", str(bundled("notebooks") / "dashboard.ipynb"), "--no-browser",
+            f"--port={port}", f"--Voila.config_file_paths={binder}", *options, f"--Voila.ip={host}"]
+    if host in LOCAL_HOSTS:
+        lines = [f"open http://127.0.0.1:{port}/ in your browser (Ctrl+C stops the server)"]
+        return VoilaCommand(argv, env, lines)
+    token = token or secrets.token_urlsafe(24)
+    if len(token) < 16:
+        raise ValueError("the token must be at least 16 characters")
+    shown = host if host != "0.0.0.0" else _own_address()
+    lines = [f"listening on {host}:{port} for other machines; every visitor needs the token.",
+             f"share this address (it holds the token): http://{shown}:{port}/?token={token}",
+             "the traffic is not encrypted: on a network you do not trust, deploy the hub over HTTPS",
+             "instead (README: Deploying for a class, securely). Ctrl+C stops it."]
+    return VoilaCommand([*argv, f"--Voila.token={token}"], env, lines)
+
+
+def _own_address() -> str:
+    """This machine's name as its network knows it, for the address to share."""
+    try:
+        return socket.gethostbyname(socket.gethostname())
+    except OSError:
+        return socket.gethostname()
 
 
 def _jupyter_server_extension_points() -> list[dict]:

@@ -21,7 +21,8 @@ def _pip_section(path) -> list[str]:
 @pytest.mark.parametrize("env_file", ["environment.yml", "binder/environment.yml"])
 def test_conda_environments_match_pyproject(env_file):
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
-    expected = project["dependencies"] + project["optional-dependencies"]["dashboard"]
+    extras = project["optional-dependencies"]
+    expected = project["dependencies"] + extras["tensorflow"] + extras["dashboard"]
     assert _pip_section(REPO / env_file) == expected
 
 
@@ -43,4 +44,7 @@ def test_binder_and_the_local_server_share_one_configuration():
     assert config.MappingKernelManager.cull_connected is False  # an open page keeps its kernel
     assert config.ServerApp.jpserver_extensions == {"rxviz.serving": True}
     assert "binder/jupyter_server_config.py" in (REPO / "binder" / "postBuild").read_text()
-    assert "--Voila.config_file_paths=\"['$PWD/binder']\"" in (REPO / "scripts" / "dashboard.sh").read_text()
+    from rxviz.serving import voila_command
+
+    assert f"--Voila.config_file_paths={REPO / 'binder'}" in voila_command().argv  # rxviz dashboard
+    assert "exec .venv/bin/rxviz dashboard" in (REPO / "scripts" / "dashboard.sh").read_text()

@@ -153,4 +153,4 @@ def test_listening_for_other_machines_asks_every_visitor_for_the_token(tmp_path)
 def test_a_listening_address_given_to_voila_directly_is_refused():
     result = subprocess.run(["scripts/dashboard.sh", "--Voila.ip=0.0.0.0"], cwd=REPO, capture_output=True,
                             text=True, timeout=60)
-    assert result.returncode == 2 and "set RXVIZ_HOST" in result.stderr
+    assert result.returncode == 2 and "set --host (RXVIZ_HOST)" in result.stderr

@@ -24,6 +24,7 @@ from ..explain import DESCRIPTIONS, SAME_MAP
 from ..io import ImageSource, InputError
 from ..overlay import COLORMAPS, DEFAULT_COLORMAP, colour_stops, draw_outline, fit_within, overlay
 from ..report import DISCLAIMER, HEATMAP_NOTE, png_bytes, report_png
+from ..runtime import NeedsTensorFlow
 from ..examples import Example, find_examples
 from .teaching import TeachingMode
 #: Seconds the view must stay unchanged before its report is rebuilt.
@@ -354,6 +355,8 @@ class Dashboard:
             except InputError as exc:
                 message = (f"{context}: {html.escape(str(exc))}. "
                            "Please choose a chest radiograph (JPEG, PNG or DICOM).")
+            except NeedsTensorFlow as exc:
+                message = f"{context}: {html.escape(str(exc))}. Grad-CAM runs without it."
             except Exception as exc:  # keep the app alive whatever happens
                 message = f"{context}: {html.escape(type(exc).__name__)}: {html.escape(str(exc))}"
         if clear_on_error:
