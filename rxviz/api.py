@@ -27,7 +27,7 @@ from .lungs import describe_heat, load_segmenter, lung_box, lung_focus, lung_mas
 from .metrics import with_temperature
 from .overlay import DEFAULT_COLORMAP, draw_outline, overlay
 from .preprocess import Box, to_model_input, uncrop
-from .runtime import Net, load_net, require_tensorflow
+from .runtime import Net, load_net, require_tensorflow, runtime
 
 if TYPE_CHECKING:
     import keras
@@ -141,6 +141,7 @@ class Classifier:
     """One trained model and its card: probabilities and explanations for grayscale images."""
 
     def __init__(self, card: ModelCard):
+        card.check_files(keras=runtime() == "keras")
         self.card = card
         #: the domain check: not a radiograph, not frontal, not a child, not the training hospital
         self.domain = DomainCheck.load(card.directory, card.extra.get("ood"), card.extra.get("domain"))

@@ -65,6 +65,34 @@ class ModelCard:
     def model_path(self) -> Path:
         return self.directory / self.model_file
 
+    def needed_files(self, keras: bool = False) -> list[tuple[str, str, str]]:
+        """(file, what it is, the command that writes it) for each file an analysis reads from
+        this card's folder; ``keras``: running the Keras models (RXVIZ_RUNTIME=keras)."""
+        runtime, ood, domain = (self.extra.get(key) or {} for key in ("runtime", "ood", "domain"))
+        needed = []
+        if keras or not runtime.get("file"):
+            needed.append((self.model_file, "the Keras model", "rxviz train"))
+        else:
+            needed.append((runtime["file"], "the model's ONNX copy", "rxviz export"))
+        if ood.get("file"):
+            needed.append((ood["file"], "the not-a-chest-X-ray detector", "rxviz fit-ood"))
+        if domain:
+            needed.append((domain["frontal"]["file"], "the frontal-view check", "rxviz fit-domain"))
+            if keras or not (domain.get("runtime") or {}).get("file"):
+                needed.append((domain["model_file"], "the other-hospital check", "rxviz fit-domain"))
+            else:
+                needed.append((domain["runtime"]["file"], "the other-hospital check's ONNX copy", "rxviz export"))
+        return needed
+
+    def check_files(self, keras: bool = False) -> None:
+        """Raise :class:`ModelFolderError` naming the first missing file, what it is and the
+        command that writes it."""
+        for name, what, command in self.needed_files(keras):
+            if not (self.directory / name).is_file():
+                raise ModelFolderError(f"the model folder {self.directory} lacks {name} ({what}): run"
+                                       f" `{command} --model-dir {self.directory}`, or point RXVIZ_MODEL_DIR"
+                                       " (--model-dir) at a complete model folder")
+
     @classmethod
     def from_dict(cls, data: dict[str, Any], directory: Path) -> "ModelCard":
         known = {"name", "version", "class_names", "input_size", "cam_layer", "model_file", "lung_crop_margin"}
@@ -86,15 +114,21 @@ def model_dir() -> Path:
     return Path(os.environ.get("RXVIZ_MODEL_DIR", DEFAULT_MODEL_DIR))
 
 
+class ModelFolderError(FileNotFoundError):
+    """A model folder without its card or a file the card names; the message says what to do."""
+
+
 @lru_cache(maxsize=None)
 def load_card(directory: Path | None = None) -> ModelCard:
     """Read ``model_card.json`` from ``directory`` (default: :func:`model_dir`)."""
     directory = Path(directory) if directory is not None else model_dir()
     path = directory / CARD_FILE
     if not path.is_file():
-        raise FileNotFoundError(
-            f"no model card at {path}; train a model with `rxviz train` or set RXVIZ_MODEL_DIR"
-        )
+        where = ("RXVIZ_MODEL_DIR points at" if "RXVIZ_MODEL_DIR" in os.environ and directory == model_dir()
+                 else "the model folder is")
+        raise ModelFolderError(
+            f"{where} {directory}, which has no {CARD_FILE}: point it at a folder that `rxviz train` wrote"
+            " (or unset RXVIZ_MODEL_DIR for the bundled model)")
     return ModelCard.from_dict(json.loads(path.read_text()), directory.resolve())
 
 

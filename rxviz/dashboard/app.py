@@ -83,7 +83,12 @@ class Dashboard:
     """The widgets of the app and what they do; ``widget`` is the whole app."""
 
     def __init__(self, classifier: Classifier | None = None, examples: list[Example] | None = None):
-        self.classifier = classifier or Classifier.load()
+        try:
+            self.classifier = classifier or Classifier.load()
+        except (FileNotFoundError, ValueError) as problem:  # a model folder that cannot serve: say why
+            self.widget = widgets.HTML(f'<div class="rx-error" role="alert">The dashboard cannot start:'
+                                       f" {html.escape(str(problem))}.</div>")
+            return
         self.result: Result | None = None
         self.source_name = ""
         self.true_class: str | None = None  # the dataset's label, for the examples
