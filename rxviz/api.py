@@ -156,7 +156,8 @@ class Classifier:
     @classmethod
     def load(cls, model_dir: Path | str | None = None) -> "Classifier":
         """The classifier in ``model_dir`` (default: the bundled model), loaded once per process."""
-        return _cached_classifier(Path(model_dir).resolve() if model_dir is not None else None)
+        card = load_card(model_dir)  # RXVIZ_MODEL_DIR is looked up now, not when first cached
+        return _cached_classifier(card.directory)
 
     @cached_property
     def model(self) -> keras.Model:
@@ -262,7 +263,7 @@ class Classifier:
 
 
 @lru_cache(maxsize=4)
-def _cached_classifier(model_dir: Path | None) -> Classifier:
+def _cached_classifier(model_dir: Path) -> Classifier:
     return Classifier(load_card(model_dir))
 
 

@@ -118,27 +118,51 @@ class ModelFolderError(FileNotFoundError):
     """A model folder without its card or a file the card names; the message says what to do."""
 
 
-@lru_cache(maxsize=None)
 def load_card(directory: Path | None = None) -> ModelCard:
-    """Read ``model_card.json`` from ``directory`` (default: :func:`model_dir`)."""
-    directory = Path(directory) if directory is not None else model_dir()
-    path = directory / CARD_FILE
-    if not path.is_file():
-        where = ("RXVIZ_MODEL_DIR points at" if "RXVIZ_MODEL_DIR" in os.environ and directory == model_dir()
-                 else "the model folder is")
+    """Read ``model_card.json`` from ``directory`` (default: :func:`model_dir`, looked up on every
+    call so that a changed ``RXVIZ_MODEL_DIR`` counts); each folder's card is read once."""
+    chosen = Path(directory) if directory is not None else model_dir()
+    if not (chosen / CARD_FILE).is_file():
+        where = "RXVIZ_MODEL_DIR points at" if directory is None and "RXVIZ_MODEL_DIR" in os.environ \
+            else "the model folder is"
         raise ModelFolderError(
-            f"{where} {directory}, which has no {CARD_FILE}: point it at a folder that `rxviz train` wrote"
+            f"{where} {chosen}, which has no {CARD_FILE}: point it at a folder that `rxviz train` wrote"
             " (or unset RXVIZ_MODEL_DIR for the bundled model)")
-    return ModelCard.from_dict(json.loads(path.read_text()), directory.resolve())
+    return _read_model_card(chosen.resolve())
+
+
+@lru_cache(maxsize=None)
+def _read_model_card(directory: Path) -> ModelCard:
+    return ModelCard.from_dict(json.loads((directory / CARD_FILE).read_text()), directory)
+
+
+def forget_cards() -> None:
+    """Forget the cards read so far, so that the next :func:`load_card` reads them again."""
+    _read_model_card.cache_clear()
+
+
+def read_card(directory: Path) -> dict[str, Any]:
+    """``directory/model_card.json`` as written, every section included (this module is the only
+    one that reads or writes that file)."""
+    path = Path(directory) / CARD_FILE
+    if not path.is_file():
+        raise ModelFolderError(f"no {CARD_FILE} in {directory}")
+    return json.loads(path.read_text())
+
+
+def write_card_file(directory: Path, card: dict[str, Any]) -> Path:
+    """Write ``card`` as ``directory/model_card.json``; returns its path."""
+    path = Path(directory) / CARD_FILE
+    path.write_text(json.dumps(card, indent=2) + "\n")
+    forget_cards()
+    return path
 
 
 def update_card(directory: Path, render: Callable[[dict[str, Any]], str], **sections: Any) -> Path:
     """Store ``sections`` in ``directory/model_card.json`` and re-render ``MODEL_CARD.md`` beside
     it with ``render``; returns the Markdown file's path."""
-    card_path = Path(directory) / CARD_FILE
-    card = json.loads(card_path.read_text())
-    card.update(sections)
-    card_path.write_text(json.dumps(card, indent=2) + "\n")
+    card = {**read_card(directory), **sections}
+    write_card_file(directory, card)
     markdown = Path(directory) / "MODEL_CARD.md"
     markdown.write_text(render(card))
     return markdown

@@ -255,12 +255,13 @@ def _cmd_lungs_eval(args: argparse.Namespace) -> int:
     from .evaluate_lungs import (TARGETS, contact_sheet, dice_by_split, headline, kermany_masks, time_per_image,
                                  write_lung_card)
     from .io import load_image
+    from .card import read_card
     from .lungs import load_segmenter, lung_model_dir
     from .metrics import targets_met
 
     folder = Path(args.lung_model_dir) if args.lung_model_dir else lung_model_dir()
     segmenter = load_segmenter(folder)
-    card = json.loads((folder / "model_card.json").read_text())
+    card = read_card(folder)
     dice_figures, split_counts = dice_by_split(segmenter, Path(args.masks), card["training"]["config"])
     kermany = kermany_masks(segmenter, Path(args.kermany), show_progress=not args.quiet)
     samples = [s for split in ("train", "test") for s in list_samples(Path(args.kermany) / split)]

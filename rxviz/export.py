@@ -10,14 +10,13 @@ export is caught (tests/test_runtime.py). Needs the ``export`` extra (tf2onnx, o
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .card import CARD_FILE, load_card
+from .card import load_card, read_card
 from .evaluate import write_card
 from .evaluate_lungs import write_lung_card
 from .examples import BUNDLED_EXAMPLES, find_examples
@@ -74,7 +73,7 @@ def current_copy(directory: Path) -> dict[str, Any] | None:
     """The card's ``runtime`` entry when its copy is on disk unchanged and was exported from the
     model file as it is now, else None. Exporting such a model again would change nothing but the
     copy's hash: the converter's bytes differ from run to run."""
-    entry = json.loads((Path(directory) / CARD_FILE).read_text()).get("runtime")
+    entry = read_card(directory).get("runtime")
     if not entry:
         return None
     copy, source = Path(directory) / entry["file"], Path(directory) / entry["source"]
@@ -89,14 +88,13 @@ def export_classifier(directory: Path) -> dict[str, Any]:
     ood = card.extra.get("ood")
     model = analysis_model(load_model(card.model_path), card.cam_layer, ood["feature_layer"] if ood else None)
     entry = export_onnx(model, card.directory, card.model_file, Path(card.model_file).with_suffix(".onnx").name)
-    write_card(card.directory, runtime=entry)
-    load_card.cache_clear()
+    write_card(card.directory, runtime=entry)  # which forgets the card read before
     return entry
 
 
 def export_segmenter(directory: Path) -> dict[str, Any]:
     """Export the lung segmenter in ``directory`` and list the copy in its card."""
-    card = json.loads((Path(directory) / CARD_FILE).read_text())
+    card = read_card(directory)
     model = segmenter_model(load_model(Path(directory) / card["model_file"]))
     entry = export_onnx(model, Path(directory), card["model_file"], Path(card["model_file"]).with_suffix(".onnx").name)
     write_lung_card(Path(directory), runtime=entry)

@@ -12,7 +12,6 @@ patient's **right** lung is on the **left** of the image.
 
 from __future__ import annotations
 
-import json
 import os
 from functools import lru_cache
 from pathlib import Path
@@ -21,7 +20,7 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
-from .card import CARD_FILE, DEFAULT_MODEL_DIR
+from .card import CARD_FILE, DEFAULT_MODEL_DIR, ModelFolderError, read_card
 from .preprocess import Box, box_around, to_model_input
 from .runtime import Net, load_net
 
@@ -51,10 +50,9 @@ class LungSegmenter:
     def load(cls, directory: Path) -> "LungSegmenter":
         """The segmenter described by ``directory/model_card.json``: its ONNX copy unless
         ``RXVIZ_RUNTIME=keras`` (:mod:`rxviz.runtime`)."""
-        path = Path(directory) / CARD_FILE
-        if not path.is_file():
-            raise FileNotFoundError(f"no lung segmenter card at {path}; train one with `rxviz train-lungs`")
-        card = json.loads(path.read_text())
+        if not (Path(directory) / CARD_FILE).is_file():
+            raise ModelFolderError(f"no lung segmenter card in {directory}; train one with `rxviz train-lungs`")
+        card = read_card(directory)
         note = f"Lung fields from the segmenter {card['name']} {card['version']} (models/lungs/MODEL_CARD.md)"
         held_out = card.get("evaluation", {}).get("headline", {}).get("held-out median Dice")
         if held_out:

@@ -12,7 +12,6 @@ on the lowest-ID validation set; measure both sets and the framing stress test; 
 
 from __future__ import annotations
 
-import json
 import math
 import sys
 import time
@@ -26,7 +25,7 @@ from . import _tf  # noqa: F401
 import keras
 import tensorflow as tf
 
-from .card import CARD_FILE
+from .card import read_card, write_card_file
 from .configs import TrainConfig
 from .data import (CLASS_NAMES, DATASET_CITATION, DISPLAY_NAMES, Sample, list_samples, split_by_patient,
                    split_lowest_ids)
@@ -224,15 +223,14 @@ def fit_ood(model: keras.Model, x_train: np.ndarray, x_val: np.ndarray, out_dir:
 
 def add_ood(model_dir: Path, data_root: Path) -> dict:
     """Fit and store the detector for an already trained model, on the split it was trained on."""
-    card_path = Path(model_dir) / CARD_FILE
-    card = json.loads(card_path.read_text())
+    card = read_card(model_dir)
     config = TrainConfig(**card["training"]["config"])
     split = split_samples(data_root, config)
     x_train, _ = load_arrays(split.train, config)
     x_val, _ = load_arrays(split.random, config)
     model = keras.saving.load_model(Path(model_dir) / card["model_file"], compile=False)
     card["ood"] = fit_ood(model, x_train, x_val, Path(model_dir))
-    card_path.write_text(json.dumps(card, indent=2) + "\n")
+    write_card_file(model_dir, card)
     return card["ood"]
 
 
@@ -345,7 +343,6 @@ def train(data_root: Path, out_dir: Path, config: TrainConfig, command: str = ""
         "framing_validation": framing,
         "ood": fit_ood(best_model, x_train[:, 0], sets["random"][0], out_dir),
     }
-    card_path = out_dir / CARD_FILE
-    card_path.write_text(json.dumps(card, indent=2) + "\n")
+    card_path = write_card_file(out_dir, card)
     print(f"best epoch {best['epoch']}: model {model_path}, card {card_path}", flush=True)
     return card_path

@@ -25,7 +25,7 @@ from . import _tf  # noqa: F401
 import keras
 from keras import layers
 
-from .card import CARD_FILE
+from .card import write_card_file
 from .evaluate_lungs import score
 from .lung_data import EXTERNAL_SOURCE, LICENCES, TRAIN_SOURCES, list_masked, split_by_group
 from .configs import LungTrainConfig
@@ -206,7 +206,6 @@ def train_lungs(data_root: Path, out_dir: Path, config: LungTrainConfig, command
         "dice": {"held_out": score(segmenter, split["test"], data_root),
                  "external": score(segmenter, split["external"], data_root)},
     }
-    card_path = out_dir / CARD_FILE
-    card_path.write_text(json.dumps(card, indent=2) + "\n")
+    card_path = write_card_file(out_dir, card)
     print(f"best epoch {chosen['epoch']}: {model_path}; Dice {json.dumps(card['dice'])}", flush=True)
     return card_path

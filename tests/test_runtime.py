@@ -14,7 +14,7 @@ from conftest import REPO
 import rxviz.api
 import rxviz.lungs
 import rxviz.model
-from rxviz.card import CARD_FILE, load_card
+from rxviz.card import CARD_FILE, forget_cards
 from rxviz.examples import BUNDLED_EXAMPLES, find_examples
 from rxviz.io import load_image
 from rxviz.runtime import RUNTIME_ENV, runtime, sha256
@@ -128,7 +128,7 @@ def test_export_writes_a_checked_copy_and_refuses_one_that_differs(tmp_path, mon
             export.export_segmenter(folder / "lungs")
         assert not (folder / "lungs" / "lungs.onnx").exists()
     finally:
-        load_card.cache_clear()
+        forget_cards()
 
 
 def test_export_leaves_an_up_to_date_copy_alone(tmp_path):

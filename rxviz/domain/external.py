@@ -204,7 +204,6 @@ def card_lines(card: dict[str, Any]) -> list[str]:
                 f" thresholds at {fitted['thresholds']}.", ""]
     if external:
         overall = external["all"]
-        held = overall["held_out"]
         out += [f"## External validation ({external['n_images']} radiographs of other hospitals, `{external['external']}`)",
                 "",
                 "Warned and accuracy use, for each image, the domain network trained without its source (a hospital it",

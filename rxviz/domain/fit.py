@@ -286,5 +286,4 @@ def fit_domain(model_dir: Path, data_root: Path, external: Path | None = None, c
                         margins=held_out_margins)
     entry["runtime"] = export_onnx(domain_model(net), Path(model_dir), DOMAIN_FILE, DOMAIN_ONNX)
     write_card(Path(model_dir), domain=entry)
-    load_card.cache_clear()
     return entry

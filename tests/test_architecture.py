@@ -1,0 +1,17 @@
+"""How the package is built, as the README's layout promises: one module owns each file format."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parent.parent / "rxviz"
+
+
+def test_only_card_py_reads_or_writes_the_model_card_json():
+    touching = re.compile(r"(CARD_FILE|model_card\.json).*\.(read_text|write_text|open)\(|json\.(loads?|dumps?)\(.*card")
+    offenders = [f"{path.relative_to(PACKAGE)}:{number}: {line.strip()}"
+                 for path in PACKAGE.rglob("*.py") if path.name != "card.py"
+                 for number, line in enumerate(path.read_text().splitlines(), 1)
+                 if touching.search(line) and "print(" not in line]
+    assert offenders == []
