@@ -16,7 +16,6 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence, Union
 
-import cv2
 import numpy as np
 
 from .card import ModelCard, load_card
@@ -26,7 +25,7 @@ from .io import ImageFacts, ImageSource, load_radiograph
 from .lungs import describe_heat, load_segmenter, lung_box, lung_focus, lung_mask, lung_zones
 from .metrics import with_temperature
 from .overlay import DEFAULT_COLORMAP, draw_outline, overlay
-from .preprocess import Box, to_model_input, uncrop
+from .preprocess import Box, from_model_input, to_model_input
 from .runtime import Net, load_net, require_tensorflow, runtime
 
 if TYPE_CHECKING:
@@ -228,10 +227,7 @@ class Classifier:
             outputs = outputs if outputs is not None else self.net(self.inputs([image], [box]))
             size = self.card.input_size
             small = class_activation_map(outputs["class_maps"][0, ..., index], (size, size))
-        height, width = image.shape
-        top, bottom, left, right = box or (0, height, 0, width)
-        in_box = cv2.resize(small, (right - left, bottom - top), interpolation=cv2.INTER_LINEAR)
-        return np.clip(uncrop(in_box, (top, bottom, left, right), image.shape), 0.0, 1.0)
+        return from_model_input(small, image.shape, box)
 
     def analyze(self, image: ImageSource, method: str | None = "gradcam", target: Target = None) -> Result:
         """Classify one image and, unless ``method`` is None, explain ``target`` (default: the

@@ -13,7 +13,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from .api import Classifier
-from .evaluate import progress
+from .progress import progress
 from .explain import explain
 from .faithfulness import Curves, saliency_and_random_curves
 from .io import load_image

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import sys
 from collections import Counter
 from pathlib import Path
-from typing import Any, Iterable, Iterator, TypeVar
+from typing import Any
 
 import numpy as np
 
@@ -22,11 +21,10 @@ from .data import CLASS_NAMES, Sample, list_samples, split_by_patient
 from .domain.external import card_lines as domain_card_lines
 from .framing import flip_shares, framing_labels
 from .io import load_image
+from .progress import progress
 from .metrics import (ECE_DRAWS, calibration_bins, classification_report, ece_if_calibrated, expected_calibration_error,
                       fit_temperature, targets_met, with_temperature)
 from .runtime import card_lines
-
-T = TypeVar("T")
 
 #: The targets shown next to the measured test figures in MODEL_CARD.md: (threshold, higher is better).
 TARGETS: dict[str, tuple[float, bool]] = {
@@ -43,19 +41,6 @@ def headline(report: dict[str, Any]) -> dict[str, float]:
             "binary specificity": binary["specificity"], "binary ROC AUC": binary["roc_auc"],
             "3-class macro-F1": report["macro_f1"], "ECE": report["ece"],
             "framing flips (cut or pad)": report["framing"]["either"]}
-
-
-def progress(items: Iterable[T], total: int, label: str, enabled: bool = True) -> Iterator[T]:
-    """Yield ``items`` while drawing a one-line progress bar on stderr."""
-    width = 30
-    for done, item in enumerate(items, start=1):
-        yield item
-        if enabled:
-            filled = width * done // max(total, 1)
-            sys.stderr.write(f"\r{label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
-            if done == total:
-                sys.stderr.write("\n")
-            sys.stderr.flush()
 
 
 def evaluate_folder(

@@ -20,7 +20,7 @@ import numpy as np
 
 from .card import update_card
 from .data import list_samples
-from .evaluate import progress
+from .progress import progress
 from .io import load_image
 from .lung_data import TRAIN_SOURCES, MaskedImage, list_masked, split_by_group
 from .lungs import LungSegmenter, dice

@@ -66,3 +66,20 @@ def draw_outline(picture: np.ndarray, mask: np.ndarray, thickness: int | None = 
 def colour_stops(colormap: str, n: int = 11) -> list[str]:
     """``n`` evenly spaced colours of ``colormap`` as CSS hex strings, low to high (for a colour bar)."""
     return ["#%02x%02x%02x" % tuple(rgb) for rgb in colorize(np.linspace(0.0, 1.0, n), colormap)]
+
+
+def png_bytes(rgb_or_gray: np.ndarray, max_side: int | None = None) -> bytes:
+    """Encode an image (gray float in [0, 1] or RGB uint8) as PNG, shrunk to ``max_side`` if given."""
+    import cv2
+
+    picture = rgb_or_gray
+    if picture.dtype != np.uint8:
+        picture = (np.clip(picture, 0, 1) * 255).round().astype(np.uint8)
+    if max_side:
+        picture = fit_within(picture, max_side)
+    if picture.ndim == 3:
+        picture = cv2.cvtColor(picture, cv2.COLOR_RGB2BGR)
+    ok, encoded = cv2.imencode(".png", picture)
+    if not ok:
+        raise ValueError("could not encode the image as PNG")
+    return encoded.tobytes()

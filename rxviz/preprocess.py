@@ -66,3 +66,13 @@ def to_model_input(image: np.ndarray, size: int, box: Box | None = None) -> np.n
         interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR,
     )
     return np.clip(resized, 0.0, 1.0)[..., np.newaxis]
+
+
+def from_model_input(values: np.ndarray, shape: tuple[int, int], box: Box | None = None) -> np.ndarray:
+    """The inverse of :func:`to_model_input` for a map over the model's input (a heatmap):
+    stretched back over ``box`` (default: the whole image) in an image of ``shape``, zero outside
+    it, clipped to [0, 1]."""
+    height, width = shape
+    top, bottom, left, right = box or (0, height, 0, width)
+    in_box = cv2.resize(values, (right - left, bottom - top), interpolation=cv2.INTER_LINEAR)
+    return np.clip(uncrop(in_box, (top, bottom, left, right), shape), 0.0, 1.0)

@@ -11,13 +11,11 @@ import io
 import textwrap
 from datetime import datetime, timezone
 
-import numpy as np
-
 from .api import Result
 from .card import ModelCard
 from .explain import DESCRIPTIONS
 from .lungs import OUTSIDE, ZONES
-from .overlay import DEFAULT_COLORMAP, fit_within
+from .overlay import DEFAULT_COLORMAP
 
 DISCLAIMER = (
     "rxviz is a teaching and research tool, not a medical device. "
@@ -123,20 +121,3 @@ def report_png(result: Result, card: ModelCard, alpha: float = 0.4, colormap: st
 def _shorten(name: str, most: int) -> str:
     """``name`` cut in the middle to at most ``most`` characters, so a title never runs over."""
     return name if len(name) <= most else f"{name[:most // 2 - 1]}…{name[-(most - most // 2):]}"
-
-
-def png_bytes(rgb_or_gray: np.ndarray, max_side: int | None = None) -> bytes:
-    """Encode an image (gray float in [0, 1] or RGB uint8) as PNG, shrunk to ``max_side`` if given."""
-    import cv2
-
-    picture = rgb_or_gray
-    if picture.dtype != np.uint8:
-        picture = (np.clip(picture, 0, 1) * 255).round().astype(np.uint8)
-    if max_side:
-        picture = fit_within(picture, max_side)
-    if picture.ndim == 3:
-        picture = cv2.cvtColor(picture, cv2.COLOR_RGB2BGR)
-    ok, encoded = cv2.imencode(".png", picture)
-    if not ok:
-        raise ValueError("could not encode the image as PNG")
-    return encoded.tobytes()

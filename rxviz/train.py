@@ -29,7 +29,7 @@ from .card import read_card, write_card_file
 from .configs import TrainConfig
 from .data import (CLASS_NAMES, DATASET_CITATION, DISPLAY_NAMES, Sample, list_samples, split_by_patient,
                    split_lowest_ids)
-from .evaluate import progress
+from .progress import progress
 from .framing import framing_flips, random_reframe
 from .io import load_image
 from .lungs import lung_box

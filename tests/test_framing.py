@@ -40,3 +40,15 @@ def test_labels_survive_a_change_of_framing(classifier, test_images):
     """100 test images, as they are, cut by 10 % at top and bottom, and padded by 6 %."""
     flips = framing_flips(lambda images: classifier.probabilities(images).argmax(axis=1), test_images)
     assert flips["either"] <= MAX_FLIPS, flips
+
+
+def test_a_map_over_the_model_input_goes_back_over_its_box_only():
+    from rxviz.preprocess import from_model_input
+
+    shape, box = (300, 200), (40, 260, -10, 150)  # past the left edge, as a widened lung box may be
+    back = from_model_input(np.ones((32, 32), np.float32), shape, box)
+    assert back.shape == shape and back.dtype == np.float32
+    assert back[40:260, 0:150].min() == 1.0 and back.sum() == 220 * 150
+    gradient = np.tile(np.linspace(0, 1, 32, dtype=np.float32), (32, 1))  # left to right, 0 to 1
+    whole = from_model_input(gradient, shape)
+    assert whole[:, 0].max() < 0.05 and whole[:, -1].min() > 0.95  # the left edge stays left

@@ -22,8 +22,8 @@ from ..api import Classifier, Result
 from ..domain import POPULATION
 from ..explain import DESCRIPTIONS, SAME_MAP
 from ..io import ImageSource, InputError
-from ..overlay import COLORMAPS, DEFAULT_COLORMAP, colour_stops, draw_outline, fit_within, overlay
-from ..report import DISCLAIMER, HEATMAP_NOTE, png_bytes, report_png
+from ..overlay import COLORMAPS, DEFAULT_COLORMAP, colour_stops, draw_outline, fit_within, overlay, png_bytes
+from ..report import DISCLAIMER, HEATMAP_NOTE, report_png
 from ..runtime import NeedsTensorFlow
 from ..examples import Example, find_examples
 from .teaching import TeachingMode

@@ -66,7 +66,7 @@ def external_report(classifier, rows: Sequence[ExternalImage], held_out: dict[st
                     show_progress: bool = True) -> dict[str, Any]:
     """Per image, then per source and label: the answers, the warnings (as shipped and with the
     held-out network) and accuracy among the answers given without a warning."""
-    from ..evaluate import progress
+    from ..progress import progress
 
     images = []
     for row in progress(rows, len(rows), "external radiographs", show_progress):
@@ -128,7 +128,7 @@ def risk_coverage(images: list[dict], points: int = 21) -> list[dict[str, float]
 def false_alarms(classifier, paths: Sequence[Path], show_progress: bool = True) -> dict[str, Any]:
     """Share of ``paths`` (the model's own kind: Kermany test radiographs) warned about, as they
     are and as each benign variant (:func:`rxviz.domain.fit.benign_variants`)."""
-    from ..evaluate import progress
+    from ..progress import progress
     from ..io import load_image
 
     warned: dict[str, list[bool]] = {}

@@ -212,7 +212,8 @@ def fit_domain(model_dir: Path, data_root: Path, external: Path | None = None, c
 
     from ..card import load_card
     from ..configs import TrainConfig
-    from ..evaluate import progress, write_card
+    from ..evaluate import write_card
+    from ..progress import progress
     from ..export import export_onnx
     from ..lungs import load_segmenter
     from ..train import split_samples
