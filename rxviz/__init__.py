@@ -15,10 +15,12 @@ from typing import TYPE_CHECKING, Any
 from .io import InputError, load_image
 
 __version__ = "0.1.0"
-__all__ = ["analyze", "Classifier", "Result", "InputError", "load_image", "methods", "__version__"]
+__all__ = ["analyze", "Classifier", "Result", "InputError", "load_image", "methods", "register_method",
+           "get_method", "Method", "__version__"]
 
 if TYPE_CHECKING:
     from .api import Classifier, Result, analyze
+    from .explain import Method, get_method, register_method
 
 
 def methods() -> list[str]:
@@ -33,4 +35,8 @@ def __getattr__(name: str) -> Any:
         from . import api
 
         return getattr(api, name)
+    if name in ("register_method", "get_method", "Method"):
+        from . import explain
+
+        return getattr(explain, name)
     raise AttributeError(f"module 'rxviz' has no attribute {name!r}")

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Sequence, Union
 import numpy as np
 
 from .card import ModelCard, load_card
-from .explain import DESCRIPTIONS, class_activation_map, explain
+from .explain import class_activation_map, explain, get_method
 from .domain import DomainCheck, DomainWarning, OODDetector
 from .io import ImageFacts, ImageSource, load_radiograph
 from .lungs import describe_heat, load_segmenter, lung_box, lung_focus, lung_mask, lung_zones
@@ -187,7 +187,10 @@ class Classifier:
     def needs_tensorflow(self, method: str | None) -> bool:
         """True when ``method`` runs on the Keras model (TensorFlow is imported on first use, a few
         seconds), False when it is read from the forward pass (Grad-CAM on a CAM network)."""
-        return method is not None and not (method == "gradcam" and "class_maps" in self.net.output_names)
+        if method is None:
+            return False
+        record = get_method(method)
+        return record.tensorflow and not (record.forward_pass and "class_maps" in self.net.output_names)
 
     def box(self, image: np.ndarray, mask: np.ndarray | None = None) -> Box | None:
         """The part of ``image`` the model sees: the lungs' box widened by the card's margin for a
@@ -220,18 +223,23 @@ class Classifier:
         the part of the image the model saw (:meth:`box`); outside it the map is 0. ``outputs``:
         the forward pass over that input, if already run (Grad-CAM is read from it)."""
         index = self.class_index(target)
-        if self.needs_tensorflow(method):
-            require_tensorflow(DESCRIPTIONS[method].split(":")[0] if method in DESCRIPTIONS else str(method))
-            small = explain(self.model, self.inputs([image], [box]), index, self.card.cam_layer, method)
-        else:
+        record = get_method(method)
+        if record.forward_pass and "class_maps" in self.net.output_names:  # Grad-CAM = CAM: no gradient
             outputs = outputs if outputs is not None else self.net(self.inputs([image], [box]))
             size = self.card.input_size
             small = class_activation_map(outputs["class_maps"][0, ..., index], (size, size))
+        elif record.tensorflow:
+            require_tensorflow(record.label)
+            small = explain(self.model, self.inputs([image], [box]), index, self.card.cam_layer, method)
+        else:  # a method that only runs the model forward (occlusion, say) gets the ONNX copy
+            small = explain(self.net, self.inputs([image], [box]), index, self.card.cam_layer, method)
         return from_model_input(small, image.shape, box)
 
     def analyze(self, image: ImageSource, method: str | None = "gradcam", target: Target = None) -> Result:
         """Classify one image and, unless ``method`` is None, explain ``target`` (default: the
-        predicted class). ``image`` is a path, raw bytes or an array."""
+        predicted class). ``image`` is a path, raw bytes or an array; ``method`` a name or label
+        of :data:`rxviz.explain.METHODS` ("scorecam", "Score-CAM")."""
+        method = None if method is None else get_method(method).name
         gray, facts = load_radiograph(image)
         segmenter = load_segmenter()
         lung_probability = segmenter.probabilities(gray)

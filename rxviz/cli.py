@@ -321,6 +321,16 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _method_name(name: str) -> str:
+    """A method's name from its name or label ("Score-CAM"), for ``--method``."""
+    from .explain import get_method
+
+    try:
+        return get_method(name).name
+    except ValueError as unknown:
+        raise argparse.ArgumentTypeError(str(unknown)) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .data import data_dir
     from .explain import METHODS
@@ -340,7 +350,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true",
                    help="one JSON object per line, with the heatmap's lung focus and zones")
     p.add_argument("--cam-dir", metavar="DIR", help="write heatmap overlay PNGs here")
-    p.add_argument("--method", default="gradcam", choices=list(METHODS), help="explanation method (default: %(default)s)")
+    p.add_argument("--method", default="gradcam", type=_method_name,
+                   help=f"explanation method, by name or label: {', '.join(METHODS)} (default: %(default)s)")
     p.add_argument("--target", default=None, help="class to explain (default: the predicted one)")
     p.add_argument("--alpha", type=float, default=0.4, help="heatmap opacity in the overlay (default: %(default)s)")
     p.add_argument("--colormap", default=DEFAULT_COLORMAP, help=f"e.g. {', '.join(COLORMAPS)} (default: %(default)s)")
@@ -380,7 +391,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("sanity", help="cascading weight randomisation test of explanation methods")
     p.add_argument("images", nargs="+", metavar="IMG")
-    p.add_argument("--method", nargs="+", default=["gradcam"], choices=list(METHODS))
+    p.add_argument("--method", nargs="+", default=["gradcam"], type=_method_name, help=", ".join(METHODS))
     p.add_argument("--out", default="sanity", help="folder for the cascade figures (default: %(default)s)")
     p.add_argument("--strict", action="store_true", help="exit with status 3 when a method fails")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -388,7 +399,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("explain-eval", help="deletion/insertion faithfulness and sanity over N images")
     p.add_argument("folder", metavar="DIR", help="folder holding NORMAL/ and PNEUMONIA/")
-    p.add_argument("--method", nargs="+", default=list(METHODS), choices=list(METHODS))
+    p.add_argument("--method", nargs="+", default=list(METHODS), type=_method_name,
+                   help=f"methods to check, by name or label (default: all of {', '.join(METHODS)})")
     p.add_argument("--n", type=int, default=20, help="number of images, drawn at random (default: %(default)s)")
     p.add_argument("--classes", nargs="+", metavar="CLASS", help="draw only images of these classes, e.g. BACTERIAL VIRAL")
     p.add_argument("--seed", type=int, default=0)

@@ -1,9 +1,12 @@
 """(Model input, class) -> heatmap: explanation methods, chosen by name from one registry.
 
-Every method has the same signature: it takes the Keras model, one preprocessed input of shape
-(1, S, S, 1), the index of the class to explain and the name of the layer class-activation maps
-look at, and returns a float32 map of shape (S, S) in [0, 1]. Adding a method is one function
-decorated with ``@register("name")``.
+Every method is one small record, :class:`Method`: its name, the name menus show, one line on
+what it does, what it needs (TensorFlow's gradients, or only the forward pass), the method it
+equals on this architecture, and the function. The function takes the Keras model, one
+preprocessed input of shape (1, S, S, 1), the index of the class to explain and the name of the
+layer class-activation maps look at, and returns a float32 map of shape (S, S) in [0, 1]. Adding
+a method is one function decorated with :func:`register_method`; the API, the command line and
+the dashboard ask the registry, and ``rxviz explain-eval --method NAME`` runs the trust checks.
 
 The maps come from tf-keras-vis, imported on first use so that listing the methods stays
 cheap. Its visualiser objects clone the model, so they are built once
@@ -12,7 +15,9 @@ per model and method and then reused.
 
 from __future__ import annotations
 
+import re
 import warnings
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Callable
 
@@ -25,35 +30,85 @@ if TYPE_CHECKING:
 
 ExplainFn = Callable[["keras.Model", np.ndarray, int, str], np.ndarray]
 
-#: name -> method; filled by :func:`register`.
-METHODS: dict[str, ExplainFn] = {}
-#: name -> one line for menus and ``--help``.
-DESCRIPTIONS: dict[str, str] = {}
-#: Methods that draw the same map on a network whose CAM layer is followed only by global average
-#: pooling and one dense layer, as rxviz's is: the gradient is then constant over each feature
-#: map, and both reduce to the positively weighted channels' sum (tests/test_trust.py checks it).
-SAME_MAP: dict[str, str] = {"gradcam++": "layercam", "layercam": "gradcam++"}
+
+@dataclass(frozen=True)
+class Method:
+    """One explanation method as the registry keeps it.
+
+    Attributes:
+        name: what code asks for (``method="scorecam"``).
+        label: what people read in menus and reports ("Faster Score-CAM"); accepted as a name too.
+        description: one line on what it does, with its reference.
+        fn: the function that draws the map.
+        tensorflow: it runs on the Keras model (TensorFlow, the ``tensorflow`` extra); if not,
+            ``fn`` is given the model as a forward pass only (:class:`rxviz.runtime.Net`: a batch
+            in, ``{"probabilities": ...}`` and the other outputs out), the ONNX copy.
+        forward_pass: on a network that outputs class-activation maps (rxviz's ONNX copy) the map
+            is read from the forward pass instead, without TensorFlow (Grad-CAM = CAM there).
+        same_map_as: the method that draws the same map on rxviz's architecture (CAM layer, global
+            average pooling, one dense layer), as tests/test_trust.py checks.
+    """
+
+    name: str
+    label: str
+    description: str
+    fn: ExplainFn
+    tensorflow: bool = True
+    forward_pass: bool = False
+    same_map_as: str | None = None
+
+    @property
+    def line(self) -> str:
+        """"Label: description", for menus and ``--help``."""
+        return f"{self.label}: {self.description}"
 
 
-def register(name: str, description: str) -> Callable[[ExplainFn], ExplainFn]:
-    """Add an explanation method to :data:`METHODS` under ``name``."""
+#: name -> method; filled by :func:`register_method`.
+METHODS: dict[str, Method] = {}
+
+
+def _key(name: str) -> str:
+    return re.sub(r"[^a-z0-9+]", "", name.lower())
+
+
+def register_method(name: str, label: str, description: str, *, tensorflow: bool = True,
+                    forward_pass: bool = False, same_map_as: str | None = None) -> Callable[[ExplainFn], ExplainFn]:
+    """Add the decorated function to :data:`METHODS` as the method ``name``.
+
+    >>> @register_method("brightness", "Brightness", "the image itself (a method blind to the model)")
+    ... def brightness(model, batch, class_index, layer):
+    ...     return batch[0, ..., 0]
+    >>> get_method("BRIGHTNESS").label
+    'Brightness'
+    >>> del METHODS["brightness"]
+    """
+    if not re.fullmatch(r"[a-z0-9+_-]+", name):
+        raise ValueError(f"a method's name is lower case letters, digits, '+', '-' or '_': {name!r}")
 
     def add(fn: ExplainFn) -> ExplainFn:
-        METHODS[name] = fn
-        DESCRIPTIONS[name] = description
+        METHODS[name] = Method(name, label, description, fn, tensorflow, forward_pass, same_map_as)
         return fn
 
     return add
 
 
+def get_method(name: str) -> Method:
+    """The method called ``name`` or labelled so, in any case and spelling of punctuation
+    ("scorecam", "Score-CAM", "Faster Score-CAM")."""
+    key = _key(name)
+    for method in METHODS.values():
+        if key in (_key(method.name), _key(method.label), _key(method.label.removeprefix("Faster "))):
+            return method
+    raise ValueError(f"unknown explanation method {name!r}; choose from {', '.join(METHODS)}")
+
+
 def explain(model: keras.Model, batch: np.ndarray, class_index: int, layer: str, method: str = "gradcam") -> np.ndarray:
     """Heatmap (S, S) in [0, 1] of ``method`` for one input (1, S, S, 1) and one class."""
-    if method not in METHODS:
-        raise ValueError(f"unknown explanation method {method!r}; choose from {', '.join(METHODS)}")
+    fn = get_method(method).fn
     with warnings.catch_warnings():
         # tf-keras-vis passes inputs as a list; Keras warns that it expected a single tensor.
         warnings.filterwarnings("ignore", message="The structure of `inputs` doesn't match")
-        heatmap = np.asarray(METHODS[method](model, batch, class_index, layer), dtype=np.float32)
+        heatmap = np.asarray(fn(model, batch, class_index, layer), dtype=np.float32)
     heatmap = np.nan_to_num(heatmap.reshape(batch.shape[1:3]))
     return np.clip(heatmap, 0.0, 1.0)
 
@@ -108,7 +163,8 @@ def _linear(out: int, into: int) -> np.ndarray:
     return weights
 
 
-@register("gradcam", "Grad-CAM: feature maps weighted by their mean gradient (Selvaraju et al. 2017)")
+@register_method("gradcam", "Grad-CAM", "feature maps weighted by their mean gradient (Selvaraju et al. 2017)",
+                 forward_pass=True)
 def gradcam(model: keras.Model, batch: np.ndarray, class_index: int, layer: str) -> np.ndarray:
     from .model import cam_head, predict_with_features
 
@@ -119,17 +175,20 @@ def gradcam(model: keras.Model, batch: np.ndarray, class_index: int, layer: str)
     return _cam("gradcam", model, batch, class_index, layer)
 
 
-@register("gradcam++", "Grad-CAM++: higher-order gradient weights, better for several regions (Chattopadhay et al. 2018)")
+@register_method("gradcam++", "Grad-CAM++", "higher-order gradient weights, better for several regions"
+                 " (Chattopadhay et al. 2018)", same_map_as="layercam")
 def gradcam_plus_plus(model: keras.Model, batch: np.ndarray, class_index: int, layer: str) -> np.ndarray:
     return _cam("gradcam++", model, batch, class_index, layer)
 
 
-@register("layercam", "LayerCAM: feature maps weighted per location by positive gradients (Jiang et al. 2021)")
+@register_method("layercam", "LayerCAM", "feature maps weighted per location by positive gradients (Jiang et al. 2021)",
+                 same_map_as="gradcam++")
 def layercam(model: keras.Model, batch: np.ndarray, class_index: int, layer: str) -> np.ndarray:
     return _cam("layercam", model, batch, class_index, layer)
 
 
-@register("scorecam", "Faster Score-CAM: maps weighted by the class score when each is shown alone (Wang et al. 2020)")
+@register_method("scorecam", "Faster Score-CAM", "maps weighted by the class score when each is shown alone"
+                 " (Wang et al. 2020)")
 def scorecam(model: keras.Model, batch: np.ndarray, class_index: int, layer: str) -> np.ndarray:
     import keras
 
@@ -142,7 +201,7 @@ def scorecam(model: keras.Model, batch: np.ndarray, class_index: int, layer: str
             keras.config.enable_interactive_logging()
 
 
-@register("smoothgrad", "SmoothGrad: pixel gradients averaged over noisy copies (Smilkov et al. 2017)")
+@register_method("smoothgrad", "SmoothGrad", "pixel gradients averaged over noisy copies (Smilkov et al. 2017)")
 def smoothgrad(model: keras.Model, batch: np.ndarray, class_index: int, layer: str) -> np.ndarray:
     del layer  # a pixel-level method: no feature layer involved
     saliency = _visualizer(model, "saliency")(_score(class_index), batch, smooth_samples=20, smooth_noise=0.2)

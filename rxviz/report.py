@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 
 from .api import Result
 from .card import ModelCard
-from .explain import DESCRIPTIONS
+from .explain import get_method
 from .lungs import OUTSIDE, ZONES
 from .overlay import DEFAULT_COLORMAP
 
@@ -40,7 +40,7 @@ def method_warning(card: ModelCard, method: str) -> str:
     """A warning when ``method`` failed a trust check on the test images (model card), else ""."""
     if not card.failed_checks(method):
         return ""
-    name = DESCRIPTIONS[method].split(":")[0]
+    name = get_method(method).label
     return f"Warning: {name} {card.trust_verdict(method)} on the test images (model card): read its map with care."
 
 
@@ -79,7 +79,7 @@ def report_png(result: Result, card: ModelCard, alpha: float = 0.4, colormap: st
     for column, (picture, title) in enumerate([
         (result.image, f"Radiograph: {_shorten(source, 36)}" if source else "Radiograph"),
         (result.overlay(alpha=alpha, colormap=colormap, outline=outline),
-         f"{DESCRIPTIONS[result.method].split(':')[0]} for {display[result.target]}"),
+         f"{get_method(result.method).label} for {display[result.target]}"),
     ]):
         axis = figure.add_subplot(grid[0, column])
         axis.imshow(picture, cmap="gray", vmin=0, vmax=1) if picture.ndim == 2 else axis.imshow(picture)

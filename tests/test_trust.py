@@ -64,11 +64,13 @@ def test_a_method_blind_to_the_weights_fails_the_sanity_check(classifier, bacter
     """An 'explanation' that only looks at the image (here: its brightness) ignores the model,
     so randomising the model leaves it unchanged: the check must catch that."""
     _, batch, predicted = bacterial
-    monkeypatch.setitem(explain_module.METHODS, "brightness", lambda model, b, c, layer: b[0, ..., 0])
+    monkeypatch.setitem(explain_module.METHODS, "brightness", explain_module.Method(
+        "brightness", "Brightness", "the image itself", lambda model, b, c, layer: b[0, ..., 0]))
     steps = cascade(classifier.model, batch, predicted, classifier.card.cam_layer, "brightness")
     assert all(step.spearman == pytest.approx(1.0) for step in steps)
     assert not passes(steps[-1].spearman)
-    monkeypatch.setitem(explain_module.METHODS, "constant", lambda model, b, c, layer: np.ones(b.shape[1:3]))
+    monkeypatch.setitem(explain_module.METHODS, "constant", explain_module.Method(
+        "constant", "Constant", "the same map whatever the image", lambda model, b, c, layer: np.ones(b.shape[1:3])))
     steps = cascade(classifier.model, batch, predicted, classifier.card.cam_layer, "constant")
     assert not passes(steps[-1].spearman)
 
@@ -154,7 +156,7 @@ def test_methods_said_to_draw_the_same_map_do(classifier, test_samples):
     model, layer = classifier.model, classifier.card.cam_layer
     for name in ("NORMAL", "VIRAL"):
         batch = classifier.inputs([load_image(next(s.path for s in test_samples if s.class_name == name))])
-        for method, twin in explain_module.SAME_MAP.items():
+        for method, twin in [(m.name, m.same_map_as) for m in explain_module.METHODS.values() if m.same_map_as]:
             for target in range(3):
                 a, b = (explain_module.explain(model, batch, target, layer, m) for m in (method, twin))
                 assert np.abs(a - b).max() < 1e-3, (method, twin, target)

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..api import Classifier, Result
 from ..domain import POPULATION
-from ..explain import DESCRIPTIONS, SAME_MAP
+from ..explain import METHODS, get_method
 from ..io import ImageSource, InputError
 from ..overlay import COLORMAPS, DEFAULT_COLORMAP, colour_stops, draw_outline, fit_within, overlay, png_bytes
 from ..report import DISCLAIMER, HEATMAP_NOTE, report_png
@@ -113,7 +113,7 @@ class Dashboard:
             description="Explain:",
         )
         self.method = widgets.Dropdown(
-            options=[(text.split(":")[0], name) for name, text in DESCRIPTIONS.items()], description="Method:"
+            options=[(m.label, m.name) for m in METHODS.values()], description="Method:"
         )
         # the slider for the mouse; a labelled number field beside it for the keyboard and screen
         # readers (ipywidgets gives a slider's handle no accessible name)
@@ -423,9 +423,10 @@ class Dashboard:
     def _show_method_note(self) -> None:
         """What the chosen method does and, from the model card, whether it passed the trust checks."""
         method = self.method.value
-        note = html.escape(DESCRIPTIONS[method])
-        if method in SAME_MAP:
-            twin = DESCRIPTIONS[SAME_MAP[method]].split(":")[0]
+        record = get_method(method)
+        note = html.escape(record.line)
+        if record.same_map_as in METHODS:
+            twin = METHODS[record.same_map_as].label
             note += f'<br><span class="rx-same-map">On this model it draws the same map as {html.escape(twin)}.</span>'
         if self.classifier.needs_tensorflow(method):
             note += ('<br><span class="rx-slow">It runs on TensorFlow, loaded the first time it is used:'

@@ -1,0 +1,88 @@
+"""The registry of explanation methods: a method is found by its name or its label, a researcher's
+own method registered with rxviz.register_method is offered by the API, the command line and the
+dashboard, one that needs only the forward pass runs without TensorFlow, and the trust checks
+run on a registered method (and fail one that is blind to the model)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+import rxviz
+from rxviz import cli
+from rxviz.dashboard import Dashboard
+from rxviz.examples import BUNDLED_EXAMPLES
+from rxviz.explain import METHODS
+
+EXAMPLE = next(BUNDLED_EXAMPLES.glob("PNEUMONIA/*bacteria*.jpeg"))
+OCCLUSION = '''
+import numpy as np
+import rxviz
+
+@rxviz.register_method("occlusion", "Occlusion", "the drop in the class's probability when each part is"
+                       " greyed out (Zeiler and Fergus 2014)", tensorflow=False)
+def occlusion(net, batch, class_index, layer):
+    size, step = batch.shape[1], batch.shape[1] // 4
+    base = net(batch)["probabilities"][0, class_index]
+    heat = np.zeros((size, size), np.float32)
+    for top in range(0, size, step):
+        for left in range(0, size, step):
+            covered = batch.copy()
+            covered[0, top:top + step, left:left + step] = 0.5
+            heat[top:top + step, left:left + step] = max(0.0, base - net(covered)["probabilities"][0, class_index])
+    return heat / heat.max() if heat.max() > 0 else heat
+'''
+
+
+@pytest.mark.parametrize("asked, name", [("scorecam", "scorecam"), ("Score-CAM", "scorecam"),
+                                         ("Faster Score-CAM", "scorecam"), ("GRAD-CAM++", "gradcam++"),
+                                         ("Grad-CAM", "gradcam"), ("layercam", "layercam")])
+def test_a_method_is_found_by_its_name_or_its_label(asked, name):
+    assert rxviz.get_method(asked).name == name
+
+
+def test_an_unknown_method_is_refused_with_the_choices(capsys):
+    with pytest.raises(ValueError, match="unknown explanation method 'grad'; choose from gradcam, gradcam"):
+        rxviz.get_method("grad")
+    with pytest.raises(SystemExit) as refused:
+        cli.main(["predict", "--json", "--method", "grad", str(EXAMPLE)])
+    assert refused.value.code == 2 and "unknown explanation method 'grad'" in capsys.readouterr().err
+
+
+def test_a_forward_pass_method_runs_without_tensorflow_and_is_offered_everywhere(tmp_path):
+    script = tmp_path / "own_method.py"
+    script.write_text("import json\nimport sys\nfor name in ('tensorflow', 'keras', 'tf_keras_vis'):\n    sys.modules[name] = None\n"
+                      + OCCLUSION + f'''
+result = rxviz.analyze({str(EXAMPLE)!r}, method="Occlusion")
+from rxviz.dashboard import Dashboard
+from rxviz.cli import main
+app = Dashboard()
+labels = [label for label, _ in app.method.options]
+print(json.dumps({{"method": result.method, "shape": list(result.heatmap.shape), "image": list(result.image.shape),
+                  "peak": float(result.heatmap.max()), "menu": labels}}))
+main(["predict", "--json", "--method", "occlusion", {str(EXAMPLE)!r}])
+''')
+    run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    shown, predicted = (json.loads(line) for line in run.stdout.strip().splitlines())
+    assert shown["method"] == "occlusion" and shown["shape"] == shown["image"] and shown["peak"] == 1.0
+    assert "Occlusion" in shown["menu"] and "Grad-CAM" in shown["menu"]
+    assert predicted["file"] == str(EXAMPLE) and abs(sum(predicted["zones"].values()) - 1) < 1e-6
+
+
+def test_the_trust_checks_run_on_a_registered_method_and_fail_one_blind_to_the_model(capsys, dataset):
+    @rxviz.register_method("brightness", "Brightness", "the image itself, whatever the model")
+    def brightness(model, batch, class_index, layer):
+        return batch[0, ..., 0]
+
+    try:
+        assert cli.main(["explain-eval", str(dataset / "test"), "--method", "Brightness", "--n", "3", "--json",
+                         "--quiet"]) == 0
+        table = json.loads(capsys.readouterr().out)
+        assert table["brightness"]["passes"]["sanity_check"] is False  # its map ignores the weights
+        assert "Brightness" in [label for label, _ in Dashboard(rxviz.Classifier.load()).method.options]
+    finally:
+        del METHODS["brightness"]
