@@ -274,7 +274,9 @@ def _cached_classifier(model_dir: Path) -> Classifier:
 def analyze(image: ImageSource, method: str | None = "gradcam", target: Target = None) -> Result:
     """Classify and explain one radiograph with the bundled model.
 
-    >>> result = rxviz.analyze("chest.jpeg")
-    >>> result.label, result.probabilities, result.heatmap.shape
+    >>> from rxviz.examples import BUNDLED_EXAMPLES
+    >>> result = analyze(BUNDLED_EXAMPLES / "NORMAL" / "IM-0010-0001.jpeg")  # or "chest.jpeg", bytes, an array
+    >>> result.label, round(sum(result.probabilities.values()), 6), result.heatmap.shape == result.image.shape
+    ('NORMAL', 1.0, True)
     """
     return Classifier.load().analyze(image, method=method, target=target)
