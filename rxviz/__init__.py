@@ -16,11 +16,12 @@ from .io import InputError, load_image
 
 __version__ = "0.1.0"
 __all__ = ["analyze", "Classifier", "Result", "InputError", "load_image", "methods", "register_method",
-           "get_method", "Method", "__version__"]
+           "get_method", "Method", "wrap_model", "__version__"]
 
 if TYPE_CHECKING:
     from .api import Classifier, Result, analyze
     from .explain import Method, get_method, register_method
+    from .wrap import wrap_model
 
 
 def methods() -> list[str]:
@@ -39,4 +40,8 @@ def __getattr__(name: str) -> Any:
         from . import explain
 
         return getattr(explain, name)
+    if name == "wrap_model":
+        from .wrap import wrap_model
+
+        return wrap_model
     raise AttributeError(f"module 'rxviz' has no attribute {name!r}")

@@ -199,9 +199,11 @@ class Classifier:
         return lung_box(image, self.card.lung_crop_margin, mask)
 
     def inputs(self, images: Sequence[np.ndarray], boxes: Sequence[Box | None] | None = None) -> np.ndarray:
-        """Grayscale images -> a model batch (N, S, S, 1), each framed as the model expects."""
+        """Grayscale images -> a model batch (N, S, S, C), each framed as the model expects; a
+        model of three channels gets the gray image in each."""
         boxes = [self.box(image) for image in images] if boxes is None else boxes
-        return np.stack([to_model_input(image, self.card.input_size, box) for image, box in zip(images, boxes)])
+        batch = np.stack([to_model_input(image, self.card.input_size, box) for image, box in zip(images, boxes)])
+        return np.repeat(batch, self.card.input_channels, axis=-1) if self.card.input_channels > 1 else batch
 
     @property
     def temperature(self) -> float:

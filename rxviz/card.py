@@ -42,6 +42,11 @@ class ModelCard:
     extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
+    def input_channels(self) -> int:
+        """1 for a grayscale model (rxviz's own), 3 for one that takes the gray image thrice (RGB)."""
+        return int(self.extra.get("input_channels", 1))
+
+    @property
     def display_names(self) -> dict[str, str]:
         """How people read each class name ("Bacterial pneumonia" for BACTERIAL)."""
         names = self.extra.get("display_names", {})

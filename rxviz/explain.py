@@ -195,7 +195,8 @@ def scorecam(model: keras.Model, batch: np.ndarray, class_index: int, layer: str
     interactive = keras.config.is_interactive_logging_enabled()
     keras.config.disable_interactive_logging()  # Score-CAM's batched predict prints progress bars
     try:
-        return _cam("scorecam", model, batch, class_index, layer, max_N=32)
+        channels = int(model.get_layer(layer).output.shape[-1])  # Faster Score-CAM keeps the 32 strongest maps
+        return _cam("scorecam", model, batch, class_index, layer, max_N=min(32, channels))
     finally:
         if interactive:
             keras.config.enable_interactive_logging()

@@ -32,10 +32,11 @@ from .runtime import OnnxNet, sha256
 TOLERANCE = 1e-4
 
 
-def example_batch(size: int) -> np.ndarray:
-    """The bundled example radiographs as a model batch (N, size, size, 1): real images to compare
-    the two runtimes on, present in every checkout."""
-    return np.stack([to_model_input(load_image(e.path), size) for e in find_examples(BUNDLED_EXAMPLES)])
+def example_batch(size: int, channels: int = 1) -> np.ndarray:
+    """The bundled example radiographs as a model batch (N, size, size, channels): real images to
+    compare the two runtimes on, present in every installation."""
+    batch = np.stack([to_model_input(load_image(e.path), size) for e in find_examples(BUNDLED_EXAMPLES)])
+    return np.repeat(batch, channels, axis=-1)
 
 
 def export_onnx(model, directory: Path, source_file: str, onnx_file: str) -> dict[str, Any]:
@@ -46,7 +47,7 @@ def export_onnx(model, directory: Path, source_file: str, onnx_file: str) -> dic
 
     path = Path(directory) / onnx_file
     model.export(str(path), format="onnx", verbose=False)
-    batch = example_batch(int(model.input_shape[1]))
+    batch = example_batch(int(model.input_shape[1]), int(model.input_shape[-1]))
     expected = {name: np.asarray(value) for name, value in model(batch, training=False).items()}
     got = OnnxNet(path)(batch)
     difference = {name: float(np.abs(got[name] - expected[name]).max()) for name in expected}

@@ -50,7 +50,8 @@ def pixel_order(heatmap: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def curves(model: keras.Model, batch: np.ndarray, class_index: int, order: np.ndarray, steps: int = STEPS) -> Curves:
-    """Deletion and insertion curves of one input (1, S, S, 1) for a pixel ``order``.
+    """Deletion and insertion curves of one input (1, S, S, C) for a pixel ``order`` (the gray
+    image's channels are all alike).
 
     Deleted pixels become black; insertion starts from a heavily blurred copy.
     """
@@ -64,7 +65,7 @@ def curves(model: keras.Model, batch: np.ndarray, class_index: int, order: np.nd
         mask = mask.reshape(image.shape)
         deleted.append(np.where(mask, 0.0, image))
         inserted.append(np.where(mask, image, blurred))
-    stack = np.stack(deleted + inserted)[..., np.newaxis].astype(np.float32)
+    stack = np.repeat(np.stack(deleted + inserted)[..., np.newaxis], batch.shape[-1], axis=-1).astype(np.float32)
     probabilities = predict_proba(model, stack)[:, class_index]
     return Curves(deletion=probabilities[: steps + 1], insertion=probabilities[steps + 1:])
 

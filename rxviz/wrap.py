@@ -1,0 +1,103 @@
+"""A researcher's own Keras model as an rxviz :class:`~rxviz.api.Classifier`: one call writes the
+model, its ONNX copy and a model card into a folder, after checking that rxviz can feed the model
+and read its answer.
+
+Any class names, any square input size, one channel or three (the gray image in each). The
+folder then serves the API, ``rxviz predict --model-dir``, ``rxviz dashboard --model-dir`` and
+the trust checks (``rxviz explain-eval --model-dir``), like the bundled model. What it does not
+get is the bundled model's domain check, fitted to the Guangzhou children's radiographs: only
+what a DICOM header says (an adult, a lateral view) is warned about.
+
+    classifier = rxviz.wrap_model(my_model, ["CLEAR", "OPACITY"], "my_model/")
+    classifier.analyze("chest.png").probabilities
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Sequence
+
+from .card import ModelFolderError, load_card, write_card_file
+from .runtime import require_tensorflow
+
+if TYPE_CHECKING:
+    import keras
+
+    from .api import Classifier
+
+MODEL_FILE = "model.keras"
+
+
+class ModelError(ValueError):
+    """A model rxviz cannot feed or read; the message says what to change."""
+
+
+def feature_layer(model: "keras.Model") -> str:
+    """The last layer with feature maps (a 4-D output): where the class-activation methods look."""
+    import keras
+
+    for layer in reversed(model.layers):
+        if not isinstance(layer, keras.layers.InputLayer) and len(layer.output.shape) == 4:
+            return layer.name
+    raise ModelError(f"the model {model.name} has no layer with feature maps (batch, height, width, channels)"
+                     " for the class-activation methods: give cam_layer=")
+
+
+def check_model(model: "keras.Model", class_names: Sequence[str]) -> tuple[int, int]:
+    """(input size, channels) of a model rxviz can feed and read, or :class:`ModelError`."""
+    shape = tuple(model.input_shape)
+    if len(shape) != 4 or shape[1] != shape[2] or shape[1] is None or shape[3] not in (1, 3):
+        raise ModelError(f"rxviz feeds square images of one or three channels (batch, size, size, 1 or 3); the"
+                         f" model's input is {shape}")
+    outputs = tuple(model.output_shape)
+    if len(outputs) != 2 or outputs[1] != len(class_names):
+        raise ModelError(f"the model's output {outputs} should be one probability per class name"
+                         f" ({len(class_names)}: {', '.join(class_names)})")
+    if len({n.upper() for n in class_names}) != len(class_names) or not all(n.strip() for n in class_names):
+        raise ModelError(f"the class names must be distinct and not empty: {list(class_names)}")
+    return int(shape[1]), int(shape[3])
+
+
+def wrap_model(model: "keras.Model | str | Path", class_names: Sequence[str], out_dir: str | Path, *,
+               name: str = "own-model", version: str = "1", cam_layer: str | None = None,
+               lung_crop_margin: float | None = None, description: str = "") -> "Classifier":
+    """Write ``model`` (a Keras model or a ``.keras`` file) with its ONNX copy and card into
+    ``out_dir``, and return it as a Classifier.
+
+    ``class_names``: in the order of the model's outputs, as people should read them ("Clear
+    lungs"); the card keys them in upper case. ``cam_layer``: the feature-map layer the
+    class-activation methods look at (default: the last one). ``lung_crop_margin``: if the model
+    was trained on the lungs' box widened by this share (as rxviz's is), None for whole images.
+    """
+    require_tensorflow("Wrapping a Keras model")
+    import keras
+
+    from .api import Classifier
+    from .export import export_onnx
+    from .model import analysis_model
+
+    if not isinstance(model, keras.Model):
+        model = keras.saving.load_model(Path(model), compile=False)
+    size, channels = check_model(model, class_names)
+    layer = cam_layer or feature_layer(model)
+    if layer not in [l.name for l in model.layers]:
+        raise ModelError(f"the model has no layer {layer!r}; its layers: {', '.join(l.name for l in model.layers)}")
+    folder = Path(out_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    model.save(folder / MODEL_FILE)
+    keys = [n.upper() for n in class_names]
+    card = {
+        "name": name, "version": version, "class_names": keys,
+        "display_names": dict(zip(keys, class_names)), "input_size": size, "input_channels": channels,
+        "cam_layer": layer, "model_file": MODEL_FILE, "lung_crop_margin": lung_crop_margin,
+        "notes": description or "A model wrapped by rxviz.wrap_model; its figures are its makers'.",
+        "wrapped": {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "by": "rxviz.wrap_model"},
+    }
+    write_card_file(folder, card)
+    card["runtime"] = export_onnx(analysis_model(model, layer, None), folder, MODEL_FILE, "model.onnx")
+    write_card_file(folder, card)
+    try:
+        return Classifier(load_card(folder))
+    except ModelFolderError as missing:  # cannot happen unless the folder changed underneath
+        raise ModelError(str(missing)) from None
