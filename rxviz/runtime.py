@@ -10,7 +10,7 @@ process. TensorFlow is imported only for what needs gradients or training. Set
 Why ONNX Runtime rather than LiteRT (both were measured, see the README): ONNX keeps a dynamic
 batch and the outputs' names (LiteRT's copy had batch 1 and outputs in another order), it was
 faster here (2.1 vs 2.8 ms for the classifier on 2 cores, benchmarks/runtimes.py), and it is the format other frameworks
-export to, so a researcher can drop in a PyTorch model.
+export to.
 """
 
 from __future__ import annotations
