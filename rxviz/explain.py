@@ -103,8 +103,13 @@ def get_method(name: str) -> Method:
 
 
 def explain(model: keras.Model, batch: np.ndarray, class_index: int, layer: str, method: str = "gradcam") -> np.ndarray:
-    """Heatmap (S, S) in [0, 1] of ``method`` for one input (1, S, S, 1) and one class."""
-    fn = get_method(method).fn
+    """Heatmap (S, S) in [0, 1] of ``method`` for one input (1, S, S, C) and one class. A method
+    that needs only the forward pass gets one (:class:`rxviz.runtime.Net`), even when ``model``
+    is the Keras model (the trust checks, which randomise its weights)."""
+    record = get_method(method)
+    if not record.tensorflow and hasattr(model, "layers"):  # a Keras model
+        model = _forward_pass(model)
+    fn = record.fn
     with warnings.catch_warnings():
         # tf-keras-vis passes inputs as a list; Keras warns that it expected a single tensor.
         warnings.filterwarnings("ignore", message="The structure of `inputs` doesn't match")
@@ -150,6 +155,19 @@ def class_activation_map(class_map: np.ndarray, size: tuple[int, int]) -> np.nda
     cam = _linear(size[0], cam.shape[0]) @ cam @ _linear(size[1], cam.shape[1]).T
     low, high = cam.min(), cam.max()
     return ((cam - low) / (high - low + 1e-7)).astype(np.float32)  # tf-keras-vis's normalize()
+
+
+def _forward_pass(model: keras.Model):
+    """A Keras classifier as a forward pass: a batch -> {"probabilities": (N, classes)}."""
+    from .model import predict_proba
+
+    class ForwardPass:
+        output_names = ("probabilities",)
+
+        def __call__(self, batch: np.ndarray) -> dict[str, np.ndarray]:
+            return {"probabilities": predict_proba(model, batch)}
+
+    return ForwardPass()
 
 
 def _linear(out: int, into: int) -> np.ndarray:
