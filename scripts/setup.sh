@@ -13,6 +13,6 @@ want=$(sha256sum pyproject.toml | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     echo "rxviz: installing Python packages into .venv (about a minute, ~2 GB)"
     .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-    .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[tensorflow,dashboard,test,export,archive,hub]"
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[tensorflow,dashboard,test,export,archive,hub,docs]"
     echo "$want" > "$stamp"
 fi
