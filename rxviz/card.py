@@ -19,7 +19,7 @@ from .bundle import bundled
 #: Where the bundled model lives unless ``RXVIZ_MODEL_DIR`` says otherwise.
 DEFAULT_MODEL_DIR = bundled("models")
 CARD_FILE = "model_card.json"
-#: The trust checks ``rxviz explain-eval`` records per method (rxviz.checks.verdict), as they are
+#: The trust checks ``rxviz explain-eval`` records per method (rxviz.trust.checks.verdict), as they are
 #: named to users.
 CHECK_NAMES = {"deletion_beats_random": "the deletion test", "insertion_beats_random": "the insertion test",
                "sanity_check": "the weight-randomisation sanity check"}

@@ -155,8 +155,8 @@ def _cmd_fit_domain(args: argparse.Namespace) -> int:
 
 def _cmd_sanity(args: argparse.Namespace) -> int:
     from .api import Classifier
-    from .checks import sanity_cascades
-    from .sanity import FAIL_SPEARMAN, passes, plot_cascade
+    from .trust.checks import sanity_cascades
+    from .trust.sanity import FAIL_SPEARMAN, passes, plot_cascade
 
     classifier = Classifier.load(args.model_dir)
     Path(args.out).mkdir(parents=True, exist_ok=True)
@@ -186,10 +186,10 @@ def _cmd_sanity(args: argparse.Namespace) -> int:
 
 def _cmd_explain_eval(args: argparse.Namespace) -> int:
     from .api import Classifier
-    from .checks import evaluate_explanations, verdict
+    from .trust.checks import evaluate_explanations, verdict
     from .data import list_samples
     from .evaluate import write_card
-    from .faithfulness import plot_curves
+    from .trust.faithfulness import plot_curves
     from .lungs import load_segmenter
 
     classifier = Classifier.load(args.model_dir)
@@ -240,7 +240,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 def _cmd_train_lungs(args: argparse.Namespace) -> int:
     from .configs import LungTrainConfig
-    from .train_lungs import train_lungs
+    from .lungs.train import train_lungs
 
     config = LungTrainConfig(epochs=args.epochs, seed=args.seed, limit=args.limit)
     command = "rxviz " + " ".join(shlex.quote(a) for a in args.argv)
@@ -252,7 +252,7 @@ def _cmd_lungs_eval(args: argparse.Namespace) -> int:
     import cv2
 
     from .data import list_samples
-    from .evaluate_lungs import (TARGETS, contact_sheet, dice_by_split, headline, kermany_masks, time_per_image,
+    from .lungs.evaluate import (TARGETS, contact_sheet, dice_by_split, headline, kermany_masks, time_per_image,
                                  write_lung_card)
     from .io import load_image
     from .card import read_card
@@ -335,7 +335,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .data import data_dir
     from .explain import METHODS
     from .overlay import COLORMAPS, DEFAULT_COLORMAP
-    from .lung_data import lung_data_dir
+    from .lungs.data import lung_data_dir
     from .configs import LungTrainConfig, TrainConfig
     from .domain.fit import DomainConfig
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from .card import load_card, read_card
 from .evaluate import write_card
-from .evaluate_lungs import write_lung_card
+from .lungs.evaluate import write_lung_card
 from .examples import BUNDLED_EXAMPLES, find_examples
 from .io import load_image
 from .lungs import segmenter_model

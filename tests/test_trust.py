@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 from rxviz import explain as explain_module
-from rxviz.faithfulness import area, saliency_and_random_curves
+from rxviz.trust.faithfulness import area, saliency_and_random_curves
 from rxviz.io import load_image
 from rxviz.lungs import lung_focus
-from rxviz.sanity import FAIL_SPEARMAN, cascade, passes, randomised, spearman, ssim, weighted_layers
+from rxviz.trust.sanity import FAIL_SPEARMAN, cascade, passes, randomised, spearman, ssim, weighted_layers
 from rxviz.model import cam_head
 
 
@@ -127,7 +127,7 @@ def test_result_reports_lung_focus(classifier, xray_paths):
 
 
 def test_method_scores_summarise_over_defined_values():
-    from rxviz.checks import MethodScores
+    from rxviz.trust.checks import MethodScores
 
     scores = MethodScores()
     for value in (0.2, float("nan"), 0.4):

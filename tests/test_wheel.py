@@ -55,7 +55,8 @@ def test_the_wheel_and_sdist_carry_everything_a_user_runs(installed):
                     "binder/share/jupyter/voila/templates/rxviz/index.html.j2", "examples/README.md",
                     f"examples/PNEUMONIA/{DICOM.name}"):
         assert f"rxviz/bundled/{shipped}" in names, shipped
-    assert {"rxviz/dashboard/app.py", "rxviz/domain/check.py"} <= names
+    assert {"rxviz/dashboard/app.py", "rxviz/domain/check.py", "rxviz/trust/checks.py", "rxviz/lungs/segmenter.py",
+            "rxviz/lungs/zones.py"} <= names
 
 
 def test_a_light_install_predicts_and_analyzes_from_another_folder(installed, tmp_path):

@@ -19,11 +19,11 @@ from typing import Iterator
 import cv2
 import numpy as np
 
-from . import _tf  # noqa: F401
+from .. import _tf  # noqa: F401
 import keras
 
-from .explain import explain
-from .metrics import average_ranks
+from ..explain import explain
+from ..metrics import average_ranks
 
 #: Spearman correlation (trained vs fully randomised map) at or above which a method fails.
 FAIL_SPEARMAN = 0.3

@@ -18,15 +18,15 @@ from typing import Any
 import cv2
 import numpy as np
 
-from .card import update_card
-from .data import list_samples
-from .progress import progress
-from .io import load_image
-from .lung_data import TRAIN_SOURCES, MaskedImage, list_masked, split_by_group
-from .lungs import LungSegmenter, dice
-from .metrics import targets_met
-from .overlay import draw_outline
-from .runtime import card_lines
+from ..card import update_card
+from ..data import list_samples
+from ..progress import progress
+from ..io import load_image
+from .data import TRAIN_SOURCES, MaskedImage, list_masked, split_by_group
+from .segmenter import LungSegmenter, dice
+from ..metrics import targets_met
+from ..overlay import draw_outline
+from ..runtime import card_lines
 
 #: (figure, threshold, higher is better) for each target.
 TARGETS: dict[str, tuple[float, bool]] = {

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from . import _tf  # noqa: F401
+from .. import _tf  # noqa: F401
 import keras
 
-from .model import predict_proba
+from ..model import predict_proba
 
 STEPS = 20  # points on each curve after the start: 5 % of the pixels per step
 

@@ -12,12 +12,12 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from .api import Classifier
-from .progress import progress
-from .explain import explain
+from ..api import Classifier
+from ..progress import progress
+from ..explain import explain
 from .faithfulness import Curves, saliency_and_random_curves
-from .io import load_image
-from .lungs import lung_focus, lung_mask
+from ..io import load_image
+from ..lungs import lung_focus, lung_mask
 from .sanity import CascadeStep, cascade, passes, randomised, spearman, ssim, weighted_layers
 
 

@@ -25,7 +25,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-DEFAULT_LUNG_DATA_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "lung_masks"
+DEFAULT_LUNG_DATA_DIR = Path(__file__).resolve().parents[3] / "shared" / "data" / "lung_masks"
 
 #: Sources the shipped segmenter learns from, and the one it never sees.
 TRAIN_SOURCES: tuple[str, ...] = ("v7covid", "gbcovid")

@@ -1,0 +1,77 @@
+"""How a heatmap's mass falls on the lungs: :func:`lung_focus` (the share inside them),
+:func:`lung_zones` (each lung's upper, middle and lower third, and outside) and
+:func:`describe_heat` (the sentence people read). On a frontal radiograph the patient faces the
+viewer, so the patient's **right** lung is on the **left** of the image.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: Zone names in reading order: the patient's right lung first, each from top to bottom.
+ZONES: tuple[str, ...] = ("right upper", "right middle", "right lower",
+                          "left upper", "left middle", "left lower")
+OUTSIDE = "outside the lungs"
+
+
+def lung_focus(heatmap: np.ndarray, mask: np.ndarray) -> float:
+    """Share of the heatmap's mass inside the mask, in [0, 1]; NaN for an empty heatmap or mask."""
+    total = float(heatmap.sum())
+    return float(heatmap[mask].sum() / total) if total > 0 and mask.any() else float("nan")
+
+
+def zone_map(mask: np.ndarray) -> np.ndarray:
+    """Label image: 0 outside the lungs, 1..6 for :data:`ZONES`.
+
+    The two lungs are the mask's halves either side of the midline between them (the image's left
+    half is the patient's right lung); each is cut into thirds of its own height.
+    """
+    labels = np.zeros(mask.shape, dtype=np.uint8)
+    columns = np.flatnonzero(mask.any(axis=0))
+    if columns.size == 0:
+        return labels
+    midline = _midline(mask, columns)
+    for side, (first, last) in enumerate(((0, midline), (midline, mask.shape[1]))):
+        part = np.zeros_like(mask)
+        part[:, first:last] = mask[:, first:last]
+        rows = np.flatnonzero(part.any(axis=1))
+        if rows.size == 0:
+            continue
+        top, height = rows[0], rows[-1] + 1 - rows[0]
+        row_zone = 1 + 3 * side + np.clip((np.arange(mask.shape[0]) - top) * 3 // height, 0, 2)
+        labels[part] = row_zone[np.nonzero(part)[0]]
+    return labels
+
+
+def _midline(mask: np.ndarray, columns: np.ndarray) -> int:
+    """The column between the lungs: the emptiest column of the mask's middle half."""
+    left, right = columns[0], columns[-1] + 1
+    quarter = (right - left) // 4
+    middle = mask[:, left + quarter:right - quarter].sum(axis=0)
+    if middle.size == 0:
+        return (left + right) // 2
+    emptiest = np.flatnonzero(middle == middle.min())
+    return int(left + quarter + emptiest[len(emptiest) // 2])
+
+
+def lung_zones(heatmap: np.ndarray, mask: np.ndarray) -> dict[str, float]:
+    """Share of the heatmap's mass in each of :data:`ZONES` and :data:`OUTSIDE`; sums to 1.
+
+    Empty (no keys) for a heatmap with no mass.
+    """
+    total = float(heatmap.sum())
+    if total <= 0:
+        return {}
+    labels = zone_map(mask)
+    shares = np.bincount(labels.ravel(), weights=heatmap.ravel().astype(np.float64), minlength=7) / total
+    return {OUTSIDE: float(shares[0]), **{zone: float(shares[i + 1]) for i, zone in enumerate(ZONES)}}
+
+
+def describe_heat(focus: float, area: float, zones: dict[str, float]) -> str:
+    """One sentence on where a heatmap's mass lies, e.g. "62 % of the heat is inside the lungs
+    (the lungs are 24 % of the image); most of it in the right lower zone (31 %)." """
+    if not zones or np.isnan(focus):
+        return "The lungs could not be found on this image, so the heat cannot be placed on them."
+    zone, share = max(((z, zones[z]) for z in ZONES), key=lambda item: item[1])
+    return (f"{100 * focus:.0f} % of the heat is inside the lungs (the lungs are {100 * area:.0f} % of the image);"
+            f" most of it in the {zone} zone ({100 * share:.0f} %).")
