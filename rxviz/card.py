@@ -146,6 +146,18 @@ def forget_cards() -> None:
     _read_model_card.cache_clear()
 
 
+def target_table(figures: dict[str, float], targets: dict[str, tuple[float, bool]],
+                 shown: Callable[[str, float], str] = lambda key, value: f"{value:.3f}") -> list[str]:
+    """The Markdown table both model cards render: each figure measured against its target
+    (threshold, higher is better), and whether it is met."""
+    lines = ["| figure | measured | target | met |", "| --- | --- | --- | --- |"]
+    for key, (target, higher) in targets.items():
+        value = figures[key]
+        met = value >= target if higher else value <= target
+        lines.append(f"| {key} | {shown(key, value)} | {'≥' if higher else '≤'} {target:g} | {'yes' if met else '**no**'} |")
+    return lines
+
+
 def read_card(directory: Path) -> dict[str, Any]:
     """``directory/model_card.json`` as written, every section included (this module is the only
     one that reads or writes that file)."""

@@ -16,14 +16,14 @@ from typing import Any
 import numpy as np
 
 from .api import Classifier
-from .card import update_card
+from .card import target_table, update_card
 from .data import CLASS_NAMES, Sample, list_samples, split_by_patient
 from .domain.external import card_lines as domain_card_lines
 from .framing import flip_shares, framing_labels
 from .io import load_image
 from .progress import progress
 from .metrics import (ECE_DRAWS, calibration_bins, classification_report, ece_if_calibrated, expected_calibration_error,
-                      fit_temperature, targets_met, with_temperature)
+                      fit_temperature, with_temperature)
 from .runtime import card_lines
 
 #: The targets shown next to the measured test figures in MODEL_CARD.md: (threshold, higher is better).
@@ -247,7 +247,6 @@ def render_card(card: dict[str, Any]) -> str:
     out.append("")
     if test:
         figures = headline(test)
-        verdicts = targets_met(figures, TARGETS)
         half = test.get("half")
         scope = (f"the report half: {test['n_images']} of the {test['n_images'] + half['calibration_images']} images"
                  " of `chest_xray/test`, split by patient" if half else f"{test['n_images']} images of `chest_xray/test`")
@@ -260,13 +259,7 @@ def render_card(card: dict[str, Any]) -> str:
                     f" ({half['calibration_images']} images; ECE there {half['calibration_half_ece']['before']:.3f}"
                     f" before, {half['calibration_half_ece']['after']:.3f} after), which is not reported. The top"
                     " class, and so every accuracy figure, does not depend on the temperature.", ""]
-        out += [
-            "| figure | measured | target | met |",
-            "| --- | --- | --- | --- |",
-        ]
-        for key, (target, higher) in TARGETS.items():
-            out.append(f"| {key} | {figures[key]:.3f} | {'≥' if higher else '≤'} {target:g}"
-                       f" | {'yes' if verdicts[key] else '**no**'} |")
+        out += target_table(figures, TARGETS)
         noise = _ece_noise(test)
         out += ["", f"- {_summary(test)}.", *([f"- {noise}"] if noise else []),
                 f"- Framing stress test: a 10 % cut at top and bottom changes {_pct(test['framing']['cut'])} of the labels,"

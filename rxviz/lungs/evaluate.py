@@ -18,13 +18,12 @@ from typing import Any
 import cv2
 import numpy as np
 
-from ..card import update_card
+from ..card import target_table, update_card
 from ..data import list_samples
 from ..progress import progress
 from ..io import load_image
 from .data import TRAIN_SOURCES, MaskedImage, list_masked, split_by_group
 from .segmenter import LungSegmenter, dice
-from ..metrics import targets_met
 from ..overlay import draw_outline
 from ..runtime import card_lines
 
@@ -173,17 +172,9 @@ def render_lung_card(card: dict[str, Any]) -> str:
     ]
     evaluation = card.get("evaluation")
     if evaluation:
-        figures, verdicts = evaluation["headline"], targets_met(evaluation["headline"], TARGETS)
-        out += [
-            "## Measured (`rxviz lungs-eval --write-card`)",
-            "",
-            "| figure | measured | target | met |",
-            "| --- | --- | --- | --- |",
-        ]
-        for key, (target, higher) in TARGETS.items():
-            value = figures[key]
-            shown = f"{value:.3f}" if "Dice" in key else (f"{value:.1f}" if "ms" in key else f"{value:.0f}")
-            out.append(f"| {key} | {shown} | {'≥' if higher else '≤'} {target:g} | {'yes' if verdicts[key] else '**no**'} |")
+        out += ["## Measured (`rxviz lungs-eval --write-card`)", "",
+                *target_table(evaluation["headline"], TARGETS, lambda key, value: f"{value:.3f}" if "Dice" in key
+                              else (f"{value:.1f}" if "ms" in key else f"{value:.0f}"))]
         out += ["", "Dice per source (held-out groups, and the external source):", "",
                 "| set | source | images | median | 10th pct | mean | min | precision | recall |",
                 "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
