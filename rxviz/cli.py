@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .io import InputError
+from .table import text_table
 from .runtime import NeedsTensorFlow
 
 
@@ -166,11 +167,10 @@ def _cmd_sanity(args: argparse.Namespace) -> int:
         layers = [step.layer for step in results[0][2]]
         print(f"\n{method}: similarity to the trained map as layers are randomised (output first), "
               f"mean over {len(results)} image(s)")
-        print(f"  {'randomised down to':<22} {'Spearman':>9} {'SSIM':>7}")
-        for i, layer in enumerate(layers):
-            rho = np.mean([steps[i].spearman for _, _, steps in results])
-            sim = np.mean([steps[i].ssim for _, _, steps in results])
-            print(f"  {layer:<22} {rho:>9.3f} {sim:>7.3f}")
+        print(text_table(["randomised down to", "Spearman", "SSIM"],
+                         [[layer, float(np.mean([steps[i].spearman for _, _, steps in results])),
+                           float(np.mean([steps[i].ssim for _, _, steps in results]))] for i, layer in enumerate(layers)],
+                         indent="  "))
         final = float(np.mean([steps[-1].spearman for _, _, steps in results]))
         ok = passes(final)
         failed |= not ok
@@ -202,16 +202,18 @@ def _cmd_explain_eval(args: argparse.Namespace) -> int:
         print(json.dumps(table, indent=2))
     else:
         print(f"{len(chosen)} images; mean ± std; the explained class is the predicted one")
-        print(f"{'method':<11} {'deletion AUC':>15} {'(random)':>9} {'insertion AUC':>15} {'(random)':>9}"
-              f" {'rho random model':>17} {'lung focus':>11}  checks")
+
+        def spread(f: dict, key: str) -> str:
+            return f"{f[key]['mean']:.3f} ± {f[key]['std']:.3f}"
+
+        rows = []
         for method, row in table.items():
-            f = row["figures"]
-            cell = lambda k: f"{f[k]['mean']:.3f} ± {f[k]['std']:.3f}"  # noqa: E731
-            failed = [k for k, ok in row["passes"].items() if not ok]
-            print(f"{method:<11} {cell('deletion_auc'):>15} {f['random_deletion_auc']['mean']:>9.3f}"
-                  f" {cell('insertion_auc'):>15} {f['random_insertion_auc']['mean']:>9.3f}"
-                  f" {cell('randomised_spearman'):>17} {f['lung_focus']['mean']:>11.3f}"
-                  f"  {'all pass' if not failed else 'FAILS ' + ', '.join(failed)}")
+            f, failed = row["figures"], [k for k, ok in row["passes"].items() if not ok]
+            rows.append([method, spread(f, "deletion_auc"), f["random_deletion_auc"]["mean"], spread(f, "insertion_auc"),
+                         f["random_insertion_auc"]["mean"], spread(f, "randomised_spearman"), f["lung_focus"]["mean"],
+                         "all pass" if not failed else "FAILS " + ", ".join(failed)])
+        print(text_table(["method", "deletion AUC", "(random)", "insertion AUC", "(random)", "rho random model",
+                          "lung focus", "checks"], rows))
         print(f"the lung fields (lung segmenter) cover {lung_area:.3f} of the image on average")
     if args.plot:
         plot_curves(mean_curves, f"Deletion and insertion, {len(chosen)} images").savefig(args.plot)
@@ -268,11 +270,9 @@ def _cmd_lungs_eval(args: argparse.Namespace) -> int:
     drawn = [samples[i].path for i in np.random.default_rng(args.seed).permutation(len(samples))]
     timing = time_per_image(segmenter, [load_image(p) for p in drawn[:50]])
     figures = headline(dice_figures, kermany, timing)
-    print(f"{'set':<10} {'source':<9} {'n':>4} {'median':>7} {'p10':>7} {'min':>7}   (Dice)  precision  recall")
-    for part in ("held_out", "external"):
-        for source, row in dice_figures[part].items():
-            print(f"{part:<10} {source:<9} {row['n']:>4} {row['median']:>7.3f} {row['p10']:>7.3f} {row['min']:>7.3f}"
-                  f"           {row['precision_median']:>7.3f} {row['recall_median']:>7.3f}")
+    print(text_table(["set", "source", "n", "Dice median", "p10", "min", "precision", "recall"],
+                     [[part, source, row["n"], row["median"], row["p10"], row["min"], row["precision_median"],
+                       row["recall_median"]] for part in ("held_out", "external") for source, row in dice_figures[part].items()]))
     print(f"Kermany: {kermany['empty']} empty masks of {kermany['n']} images"
           + (f" ({', '.join(kermany['empty_files'])})" if kermany["empty"] else ""))
     print(f"time: median {timing['median_ms']:.1f} ms, p90 {timing['p90_ms']:.1f} ms per image\n")

@@ -25,6 +25,7 @@ from .progress import progress
 from .metrics import (ECE_DRAWS, calibration_bins, classification_report, ece_if_calibrated, expected_calibration_error,
                       fit_temperature, with_temperature)
 from .runtime import card_lines
+from .table import text_table
 
 #: The targets shown next to the measured test figures in MODEL_CARD.md: (threshold, higher is better).
 TARGETS: dict[str, tuple[float, bool]] = {
@@ -132,16 +133,13 @@ def format_report(report: dict[str, Any]) -> str:
            + "".join(f", {code} {n}" for code, n in report['domain_warnings']['codes'].items())]
           if "domain_warnings" in report else []),
         "",
-        f"{'class':<10} {'n':>5} {'sens':>6} {'spec':>6} {'prec':>6} {'F1':>6}",
+        text_table(["class", "n", "sens", "spec", "prec", "F1"],
+                   [[name, row["support"], row["sensitivity"], row["specificity"], row["precision"], row["f1"]]
+                    for name, row in report["per_class"].items()]),
     ]
-    for name, row in report["per_class"].items():
-        lines.append(
-            f"{name:<10} {row['support']:>5} {row['sensitivity']:>6.3f} {row['specificity']:>6.3f}"
-            f" {row['precision']:>6.3f} {row['f1']:>6.3f}"
-        )
     names = list(report["per_class"])
-    lines += ["", "confusion matrix (rows: true, columns: predicted)", " " * 11 + "".join(f"{n:>11}" for n in names)]
-    lines += [f"{n:<11}" + "".join(f"{c:>11}" for c in row) for n, row in zip(names, report["confusion_matrix"])]
+    lines += ["", "confusion matrix (rows: true, columns: predicted)",
+              text_table(["", *names], [[n, *row] for n, row in zip(names, report["confusion_matrix"])])]
     return "\n".join(lines)
 
 
