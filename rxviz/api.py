@@ -19,14 +19,14 @@ from typing import TYPE_CHECKING, Sequence, Union
 import numpy as np
 
 from .card import ModelCard, load_card
-from .explain import class_activation_map, explain, get_method
+from .explain import METHODS, class_activation_map, explain, get_method
 from .domain import DomainCheck, DomainWarning, OODDetector
 from .io import ImageFacts, ImageSource, load_radiograph
 from .lungs import describe_heat, load_segmenter, lung_box, lung_focus, lung_mask, lung_zones
 from .metrics import with_temperature
 from .overlay import DEFAULT_COLORMAP, draw_outline, overlay
 from .preprocess import Box, from_model_input, to_model_input
-from .runtime import Net, load_net, require_tensorflow, runtime
+from .runtime import NeedsTensorFlow, Net, load_net, require_tensorflow, runtime
 
 if TYPE_CHECKING:
     import keras
@@ -162,6 +162,10 @@ class Classifier:
     def model(self) -> keras.Model:
         """The Keras model, loaded (and TensorFlow imported) on first use: the gradient-based
         explanation methods, the trust checks and training need it; a plain analysis does not."""
+        if self.foreign:
+            raise NeedsTensorFlow(f"{self.card.name} is another framework's ONNX file, without a Keras model: choose"
+                                  " a method that runs on the forward pass ("
+                                  + ", ".join(m.label for m in METHODS.values() if self.can_run(m.name)) + ")")
         require_tensorflow("The Keras model (gradient methods, trust checks, training)")
         from .model import load_model
 
@@ -183,6 +187,22 @@ class Classifier:
         if isinstance(target, str) and target.upper() in self.class_names:
             return self.class_names.index(target.upper())
         raise ValueError(f"unknown class {target!r}; choose from {', '.join(self.class_names)}")
+
+    @property
+    def foreign(self) -> bool:
+        """True for another framework's ONNX file (rxviz.wrap_model): no Keras model, so only the
+        methods that run on the forward pass."""
+        return "layout" in (self.card.extra.get("runtime") or {})
+
+    def can_run(self, method: str) -> bool:
+        """Whether ``method`` can draw a map for this model (any, but gradients on a foreign one)."""
+        record = get_method(method)
+        return not self.foreign or not record.tensorflow
+
+    @property
+    def default_method(self) -> str:
+        """Grad-CAM, or occlusion for a model without a Keras file (another framework's ONNX)."""
+        return "occlusion" if self.foreign else "gradcam"
 
     def needs_tensorflow(self, method: str | None) -> bool:
         """True when ``method`` runs on the Keras model (TensorFlow is imported on first use, a few
@@ -231,17 +251,18 @@ class Classifier:
             size = self.card.input_size
             small = class_activation_map(outputs["class_maps"][0, ..., index], (size, size))
         elif record.tensorflow:
-            require_tensorflow(record.label)
+            self.model if self.foreign else require_tensorflow(record.label)  # noqa: B018 (says what to choose)
             small = explain(self.model, self.inputs([image], [box]), index, self.card.cam_layer, method)
         else:  # a method that only runs the model forward (occlusion, say) gets the ONNX copy
             small = explain(self.net, self.inputs([image], [box]), index, self.card.cam_layer, method)
         return from_model_input(small, image.shape, box)
 
-    def analyze(self, image: ImageSource, method: str | None = "gradcam", target: Target = None) -> Result:
+    def analyze(self, image: ImageSource, method: str | None = "auto", target: Target = None) -> Result:
         """Classify one image and, unless ``method`` is None, explain ``target`` (default: the
         predicted class). ``image`` is a path, raw bytes or an array; ``method`` a name or label
-        of :data:`rxviz.explain.METHODS` ("scorecam", "Score-CAM")."""
-        method = None if method is None else get_method(method).name
+        of :data:`rxviz.explain.METHODS` ("scorecam", "Score-CAM"), or "auto" for
+        :attr:`default_method` (Grad-CAM)."""
+        method = None if method is None else self.default_method if method == "auto" else get_method(method).name
         gray, facts = load_radiograph(image)
         segmenter = load_segmenter()
         lung_probability = segmenter.probabilities(gray)
@@ -273,7 +294,7 @@ def _cached_classifier(model_dir: Path) -> Classifier:
     return Classifier(load_card(model_dir))
 
 
-def analyze(image: ImageSource, method: str | None = "gradcam", target: Target = None) -> Result:
+def analyze(image: ImageSource, method: str | None = "auto", target: Target = None) -> Result:
     """Classify and explain one radiograph with the bundled model.
 
     >>> from rxviz.examples import BUNDLED_EXAMPLES

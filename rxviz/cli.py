@@ -44,7 +44,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     if args.cam_dir:
         if args.workers or args.scheduler:
             raise ValueError("--cam-dir writes overlays in this process: leave out --workers and --scheduler")
-        answers = records(paths, method, args.target, args.model_dir, extra=_overlay_writer(args, method))
+        answers = records(paths, method, args.target, args.model_dir, extra=_overlay_writer(args))
     else:
         answers = score(paths, method, args.target, args.model_dir, args.workers, args.scheduler)
     failed = 0
@@ -62,7 +62,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def _overlay_writer(args: argparse.Namespace, method: str):
+def _overlay_writer(args: argparse.Namespace):
     """``extra`` for :func:`rxviz.archive.records`: writes each result's overlay PNG into
     ``--cam-dir`` and adds its path and the heatmap's summary to the record."""
     import cv2
@@ -70,7 +70,7 @@ def _overlay_writer(args: argparse.Namespace, method: str):
     Path(args.cam_dir).mkdir(parents=True, exist_ok=True)
 
     def write(result, path: str) -> dict:
-        out = Path(args.cam_dir) / f"{Path(path).stem}_{method}_{result.target}.png"
+        out = Path(args.cam_dir) / f"{Path(path).stem}_{result.method}_{result.target}.png"
         picture = result.overlay(alpha=args.alpha, colormap=args.colormap, outline=not args.no_outline)
         cv2.imwrite(str(out), cv2.cvtColor(picture, cv2.COLOR_RGB2BGR))
         return {"overlay": str(out), "summary": result.heat_summary}
@@ -325,6 +325,8 @@ def _method_name(name: str) -> str:
     """A method's name from its name or label ("Score-CAM"), for ``--method``."""
     from .explain import get_method
 
+    if name == "auto":
+        return name
     try:
         return get_method(name).name
     except ValueError as unknown:
@@ -350,8 +352,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true",
                    help="one JSON object per line, with the heatmap's lung focus and zones")
     p.add_argument("--cam-dir", metavar="DIR", help="write heatmap overlay PNGs here")
-    p.add_argument("--method", default="gradcam", type=_method_name,
-                   help=f"explanation method, by name or label: {', '.join(METHODS)} (default: %(default)s)")
+    p.add_argument("--method", default="auto", type=_method_name,
+                   help=f"explanation method, by name or label: {', '.join(METHODS)} (default: the model's own,"
+                        " Grad-CAM for rxviz's)")
     p.add_argument("--target", default=None, help="class to explain (default: the predicted one)")
     p.add_argument("--alpha", type=float, default=0.4, help="heatmap opacity in the overlay (default: %(default)s)")
     p.add_argument("--colormap", default=DEFAULT_COLORMAP, help=f"e.g. {', '.join(COLORMAPS)} (default: %(default)s)")

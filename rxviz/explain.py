@@ -227,6 +227,22 @@ def smoothgrad(model: keras.Model, batch: np.ndarray, class_index: int, layer: s
     return _smooth(np.asarray(saliency).reshape(batch.shape[1:3]))
 
 
+@register_method("occlusion", "Occlusion", "the drop in the class's probability when each of 8 x 8 parts is"
+                 " greyed out (Zeiler and Fergus 2014)", tensorflow=False)
+def occlusion(net, batch: np.ndarray, class_index: int, layer: str) -> np.ndarray:
+    del layer  # it looks at the answer only: any model, any framework, no gradient
+    size = batch.shape[1]
+    edges = np.linspace(0, size, 9).round().astype(int)
+    covered = np.repeat(batch, 64, axis=0)
+    for i, (top, bottom) in enumerate(zip(edges[:-1], edges[1:])):
+        for j, (left, right) in enumerate(zip(edges[:-1], edges[1:])):
+            covered[8 * i + j, top:bottom, left:right] = 0.5
+    base = float(net(batch)["probabilities"][0, class_index])
+    drops = np.maximum(0.0, base - np.asarray(net(covered)["probabilities"])[:, class_index]).reshape(8, 8)
+    heat = np.repeat(np.repeat(drops, np.diff(edges), axis=0), np.diff(edges), axis=1).astype(np.float32)
+    return heat / heat.max() if heat.max() > 0 else heat
+
+
 def _smooth(saliency: np.ndarray) -> np.ndarray:
     """Blur pixel saliency a little so it reads as regions, then rescale to [0, 1]."""
     import cv2

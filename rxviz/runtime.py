@@ -73,6 +73,25 @@ class OnnxNet:
         return dict(zip(self.output_names, values))
 
 
+class ForeignNet:
+    """Another framework's ONNX classifier (a PyTorch export, say) as rxviz calls a model: the
+    batch (N, S, S, C) is laid out as the file wants it ((N, C, S, S) for ``layout="NCHW"``), and
+    its ``output`` becomes ``probabilities``, through a softmax when it gives ``logits``."""
+
+    output_names = ("probabilities",)
+
+    def __init__(self, net: OnnxNet, layout: str, output: str, logits: bool):
+        self.net, self.layout, self.output, self.logits = net, layout, output, logits
+
+    def __call__(self, batch: np.ndarray) -> dict[str, np.ndarray]:
+        fed = np.transpose(batch, (0, 3, 1, 2)) if self.layout == "NCHW" else batch
+        values = np.asarray(self.net(fed)[self.output], dtype=np.float64)
+        if self.logits:
+            values = np.exp(values - values.max(axis=1, keepdims=True))
+            values /= values.sum(axis=1, keepdims=True)
+        return {"probabilities": values.astype(np.float32)}
+
+
 def runtime() -> str:
     """The runtime asked for by ``$RXVIZ_RUNTIME`` (default "onnx")."""
     chosen = os.environ.get(RUNTIME_ENV, "onnx").strip().lower() or "onnx"
@@ -84,6 +103,8 @@ def runtime() -> str:
 def load_net(directory: Path, entry: dict[str, Any] | None, keras_net: Callable[[], Net]) -> Net:
     """The ONNX copy a card's ``runtime`` entry lists, or ``keras_net()`` (which imports
     TensorFlow) when the card lists none or :func:`runtime` is "keras"."""
+    if entry is not None and "layout" in entry:  # another framework's file: there is no Keras model
+        return ForeignNet(OnnxNet(Path(directory) / entry["file"]), entry["layout"], entry["output"], entry["logits"])
     if entry is not None and runtime() == "onnx":
         return OnnxNet(Path(directory) / entry["file"])
     return keras_net()

@@ -1,8 +1,12 @@
-"""A researcher's own Keras model as an rxviz :class:`~rxviz.api.Classifier`: one call writes the
-model, its ONNX copy and a model card into a folder, after checking that rxviz can feed the model
-and read its answer.
+"""A researcher's own model as an rxviz :class:`~rxviz.api.Classifier`: one call writes the model,
+its ONNX copy and a model card into a folder, after checking that rxviz can feed the model and
+read its answer.
 
-Any class names, any square input size, one channel or three (the gray image in each). The
+A Keras model, or another framework's ONNX file (a PyTorch export, say: its input laid out
+(N, C, S, S) or (N, S, S, C), its first output probabilities or logits); any class names, any
+square input size, one channel or three (the gray image in each). An ONNX file has no Keras
+model, so it gets the methods that run on the forward pass (occlusion) and not the gradient
+methods nor the weight-randomisation check. The
 folder then serves the API, ``rxviz predict --model-dir``, ``rxviz dashboard --model-dir`` and
 the trust checks (``rxviz explain-eval --model-dir``), like the bundled model. What it does not
 get is the bundled model's domain check, fitted to the Guangzhou children's radiographs: only
@@ -16,7 +20,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from .card import ModelFolderError, load_card, write_card_file
 from .runtime import require_tensorflow
@@ -54,26 +58,49 @@ def check_model(model: "keras.Model", class_names: Sequence[str]) -> tuple[int, 
     if len(outputs) != 2 or outputs[1] != len(class_names):
         raise ModelError(f"the model's output {outputs} should be one probability per class name"
                          f" ({len(class_names)}: {', '.join(class_names)})")
-    if len({n.upper() for n in class_names}) != len(class_names) or not all(n.strip() for n in class_names):
-        raise ModelError(f"the class names must be distinct and not empty: {list(class_names)}")
+    _names(class_names)
     return int(shape[1]), int(shape[3])
 
 
 def wrap_model(model: "keras.Model | str | Path", class_names: Sequence[str], out_dir: str | Path, *,
                name: str = "own-model", version: str = "1", cam_layer: str | None = None,
                lung_crop_margin: float | None = None, description: str = "") -> "Classifier":
-    """Write ``model`` (a Keras model or a ``.keras`` file) with its ONNX copy and card into
-    ``out_dir``, and return it as a Classifier.
+    """Write ``model`` (a Keras model, a ``.keras`` file or another framework's ``.onnx`` file)
+    with its card (and, for Keras, its ONNX copy) into ``out_dir``, and return it as a Classifier.
 
     ``class_names``: in the order of the model's outputs, as people should read them ("Clear
     lungs"); the card keys them in upper case. ``cam_layer``: the feature-map layer the
     class-activation methods look at (default: the last one). ``lung_crop_margin``: if the model
     was trained on the lungs' box widened by this share (as rxviz's is), None for whole images.
     """
+    from .api import Classifier
+
+    if isinstance(model, (str, Path)) and Path(model).suffix == ".onnx":
+        card = _wrap_onnx(Path(model), class_names, Path(out_dir))
+    else:
+        card = _wrap_keras(model, class_names, Path(out_dir), cam_layer)
+    card.update(name=name, version=version, lung_crop_margin=lung_crop_margin,
+                notes=description or "A model wrapped by rxviz.wrap_model; its figures are its makers'.",
+                wrapped={"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "by": "rxviz.wrap_model"})
+    write_card_file(Path(out_dir), card)
+    try:
+        return Classifier(load_card(Path(out_dir)))
+    except ModelFolderError as missing:  # cannot happen unless the folder changed underneath
+        raise ModelError(str(missing)) from None
+
+
+def _names(class_names: Sequence[str]) -> dict[str, Any]:
+    if len({n.upper() for n in class_names}) != len(class_names) or not all(n.strip() for n in class_names):
+        raise ModelError(f"the class names must be distinct and not empty: {list(class_names)}")
+    keys = [n.upper() for n in class_names]
+    return {"class_names": keys, "display_names": dict(zip(keys, class_names))}
+
+
+def _wrap_keras(model: "keras.Model | str | Path", class_names: Sequence[str], folder: Path,
+                cam_layer: str | None) -> dict[str, Any]:
     require_tensorflow("Wrapping a Keras model")
     import keras
 
-    from .api import Classifier
     from .export import export_onnx
     from .model import analysis_model
 
@@ -83,21 +110,47 @@ def wrap_model(model: "keras.Model | str | Path", class_names: Sequence[str], ou
     layer = cam_layer or feature_layer(model)
     if layer not in [l.name for l in model.layers]:
         raise ModelError(f"the model has no layer {layer!r}; its layers: {', '.join(l.name for l in model.layers)}")
-    folder = Path(out_dir)
     folder.mkdir(parents=True, exist_ok=True)
     model.save(folder / MODEL_FILE)
-    keys = [n.upper() for n in class_names]
-    card = {
-        "name": name, "version": version, "class_names": keys,
-        "display_names": dict(zip(keys, class_names)), "input_size": size, "input_channels": channels,
-        "cam_layer": layer, "model_file": MODEL_FILE, "lung_crop_margin": lung_crop_margin,
-        "notes": description or "A model wrapped by rxviz.wrap_model; its figures are its makers'.",
-        "wrapped": {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "by": "rxviz.wrap_model"},
-    }
-    write_card_file(folder, card)
+    card = {"name": "own-model", "version": "1", **_names(class_names), "input_size": size,
+            "input_channels": channels, "cam_layer": layer, "model_file": MODEL_FILE}
+    write_card_file(folder, card)  # export_onnx records the copy beside the card it reads
     card["runtime"] = export_onnx(analysis_model(model, layer, None), folder, MODEL_FILE, "model.onnx")
-    write_card_file(folder, card)
-    try:
-        return Classifier(load_card(folder))
-    except ModelFolderError as missing:  # cannot happen unless the folder changed underneath
-        raise ModelError(str(missing)) from None
+    return card
+
+
+def _wrap_onnx(path: Path, class_names: Sequence[str], folder: Path) -> dict[str, Any]:
+    """The card of another framework's ONNX classifier, after running it on the bundled examples."""
+    import shutil
+
+    import numpy as np
+
+    from .export import example_batch
+    from .runtime import ForeignNet, OnnxNet, sha256
+
+    net = OnnxNet(path)
+    shape = net.session.get_inputs()[0].shape
+    square = len(shape) == 4 and isinstance(shape[2], int)
+    if square and shape[1] in (1, 3) and shape[2] == shape[3]:
+        layout, size, channels = "NCHW", shape[2], shape[1]
+    elif square and shape[3] in (1, 3) and shape[1] == shape[2]:
+        layout, size, channels = "NHWC", shape[1], shape[3]
+    else:
+        raise ModelError(f"rxviz feeds square images of one or three channels, (N, C, S, S) or (N, S, S, C); the"
+                         f" file's input is {shape}")
+    output = "probabilities" if "probabilities" in net.output_names else net.output_names[0]
+    batch = example_batch(size, channels)
+    first = np.asarray(net(np.transpose(batch, (0, 3, 1, 2)) if layout == "NCHW" else batch)[output])
+    if first.ndim != 2 or first.shape[1] != len(class_names):
+        raise ModelError(f"the file's output {output!r} has shape {first.shape[1:]}, not one value per class name"
+                         f" ({len(class_names)}: {', '.join(class_names)})")
+    logits = bool((first < 0).any() or np.abs(first.sum(axis=1) - 1).max() > 1e-3)
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(path, folder / path.name)
+    check = ForeignNet(OnnxNet(folder / path.name), layout, output, logits)(batch)["probabilities"]
+    return {"name": "own-model", "version": "1", **_names(class_names), "input_size": int(size),
+            "input_channels": int(channels), "cam_layer": "", "model_file": path.name,
+            "runtime": {"format": "onnx", "file": path.name, "sha256": sha256(folder / path.name), "layout": layout,
+                        "output": output, "logits": logits, "source": "another framework",
+                        "checked_on": f"the {len(batch)} bundled example radiographs: probabilities sum to 1 within"
+                                      f" {float(np.abs(check.sum(axis=1) - 1).max()):.1e}"}}

@@ -22,9 +22,9 @@ OCCLUSION = '''
 import numpy as np
 import rxviz
 
-@rxviz.register_method("occlusion", "Occlusion", "the drop in the class's probability when each part is"
-                       " greyed out (Zeiler and Fergus 2014)", tensorflow=False)
-def occlusion(net, batch, class_index, layer):
+@rxviz.register_method("coarse-occlusion", "Coarse occlusion", "the drop in the class's probability when"
+                       " each of 4 x 4 parts is greyed out", tensorflow=False)
+def coarse_occlusion(net, batch, class_index, layer):
     size, step = batch.shape[1], batch.shape[1] // 4
     base = net(batch)["probabilities"][0, class_index]
     heat = np.zeros((size, size), np.float32)
@@ -56,20 +56,20 @@ def test_a_forward_pass_method_runs_without_tensorflow_and_is_offered_everywhere
     script = tmp_path / "own_method.py"
     script.write_text("import json\nimport sys\nfor name in ('tensorflow', 'keras', 'tf_keras_vis'):\n    sys.modules[name] = None\n"
                       + OCCLUSION + f'''
-result = rxviz.analyze({str(EXAMPLE)!r}, method="Occlusion")
+result = rxviz.analyze({str(EXAMPLE)!r}, method="Coarse occlusion")
 from rxviz.dashboard import Dashboard
 from rxviz.cli import main
 app = Dashboard()
 labels = [label for label, _ in app.method.options]
 print(json.dumps({{"method": result.method, "shape": list(result.heatmap.shape), "image": list(result.image.shape),
                   "peak": float(result.heatmap.max()), "menu": labels}}))
-main(["predict", "--json", "--method", "occlusion", {str(EXAMPLE)!r}])
+main(["predict", "--json", "--method", "coarse-occlusion", {str(EXAMPLE)!r}])
 ''')
     run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr[-3000:]
     shown, predicted = (json.loads(line) for line in run.stdout.strip().splitlines())
-    assert shown["method"] == "occlusion" and shown["shape"] == shown["image"] and shown["peak"] == 1.0
-    assert "Occlusion" in shown["menu"] and "Grad-CAM" in shown["menu"]
+    assert shown["method"] == "coarse-occlusion" and shown["shape"] == shown["image"] and shown["peak"] == 1.0
+    assert "Coarse occlusion" in shown["menu"] and "Occlusion" in shown["menu"] and "Grad-CAM" in shown["menu"]
     assert predicted["file"] == str(EXAMPLE) and abs(sum(predicted["zones"].values()) - 1) < 1e-6
 
 

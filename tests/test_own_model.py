@@ -89,3 +89,77 @@ def test_a_model_rxviz_cannot_feed_is_refused_with_what_to_change(tmp_path, mode
     with pytest.raises(ModelError, match=says.replace("(", r"\(").replace(")", r"\)")):
         rxviz.wrap_model(model(), names, tmp_path)
     assert not (tmp_path / "model_card.json").exists()
+
+
+def _foreign_onnx(model, folder):
+    """``model`` as another framework would export it: input (N, C, S, S), one output named
+    "output" holding log-probabilities (logits up to a constant), as a PyTorch export might."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    nhwc = folder / "nhwc.onnx"
+    model.export(str(nhwc), format="onnx", verbose=False)
+    graph = onnx.load(nhwc)
+    old = graph.graph.input[0]
+    n, s, _, c = [d.dim_param or d.dim_value for d in old.type.tensor_type.shape.dim]
+    graph.graph.input.remove(old)
+    graph.graph.input.insert(0, helper.make_tensor_value_info("image", TensorProto.FLOAT, [n, c, s, s]))
+    graph.graph.node.insert(0, helper.make_node("Transpose", ["image"], [old.name], perm=[0, 2, 3, 1]))
+    result = graph.graph.output[0]
+    graph.graph.node.append(helper.make_node("Log", [result.name], ["output"]))
+    graph.graph.output.remove(result)
+    graph.graph.output.append(helper.make_tensor_value_info("output", TensorProto.FLOAT, [n, 2]))
+    path = folder / "their_net.onnx"
+    onnx.save(graph, path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def foreign(tmp_path_factory, wrapped):
+    folder = tmp_path_factory.mktemp("foreign")
+    path = _foreign_onnx(wrapped[0].model, folder)
+    return rxviz.wrap_model(path, NAMES, folder / "wrapped", name="their-net-onnx"), folder / "wrapped"
+
+
+def test_another_frameworks_onnx_file_is_read_in_its_layout_and_gives_the_same_answers(foreign, wrapped):
+    classifier, folder = foreign
+    runtime = classifier.card.extra["runtime"]
+    assert runtime["layout"] == "NCHW" and runtime["output"] == "output" and runtime["logits"] is True
+    assert classifier.card.input_size == 96 and classifier.card.input_channels == 3
+    ours, theirs = wrapped[0].analyze(EXAMPLE, method=None), classifier.analyze(EXAMPLE, method=None)
+    for name in ("CLEAR LUNGS", "OPACITY"):  # transposed, softmaxed: the very same probabilities
+        assert abs(ours.probabilities[name] - theirs.probabilities[name]) < 1e-4
+
+
+def test_an_onnx_only_model_offers_the_forward_pass_methods_and_says_why_not_the_others(foreign):
+    classifier, folder = foreign
+    result = classifier.analyze(EXAMPLE)  # "auto": occlusion, which needs no Keras model
+    assert result.method == "occlusion" and result.heatmap.shape == result.image.shape and result.heatmap.max() == 1
+    with pytest.raises(Exception, match="another framework's ONNX file, without a Keras model: choose a method"
+                                        " that runs on the forward pass \\(Occlusion\\)"):
+        classifier.analyze(EXAMPLE, method="Grad-CAM++")
+    app = Dashboard(classifier)
+    assert [label for label, _ in app.method.options] == ["Occlusion"] and app.method.value == "occlusion"
+    app.load(EXAMPLE, "an example")
+    assert app.result is not None and "rx-error" not in app.status.value
+
+    light = ("import sys\nfor m in ('tensorflow', 'keras', 'tf_keras_vis'):\n    sys.modules[m] = None\n"
+             "from rxviz.cli import main\nsys.exit(main(['predict', '--json', '--model-dir', sys.argv[1], sys.argv[2]]))")
+    run = subprocess.run([sys.executable, "-c", light, str(folder), str(EXAMPLE)], capture_output=True, text=True,
+                         timeout=300)
+    assert run.returncode == 0, run.stderr
+    record = json.loads(run.stdout)
+    assert record["method"] == "occlusion" and set(record["probabilities"]) == {"CLEAR LUNGS", "OPACITY"}
+
+
+def test_an_onnx_file_rxviz_cannot_feed_is_refused(tmp_path, wrapped):
+    import onnx
+
+    path = _foreign_onnx(wrapped[0].model, tmp_path)
+    graph = onnx.load(path)
+    graph.graph.input[0].type.tensor_type.shape.dim[3].dim_value = 80  # (N, 3, 96, 80): not square
+    onnx.save(graph, tmp_path / "oblong.onnx")
+    with pytest.raises(ModelError, match="square images"):
+        rxviz.wrap_model(tmp_path / "oblong.onnx", NAMES, tmp_path / "out")
+    with pytest.raises(ModelError, match="not one value per class name"):
+        rxviz.wrap_model(path, ["A", "B", "C"], tmp_path / "out3")

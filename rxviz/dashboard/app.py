@@ -113,7 +113,8 @@ class Dashboard:
             description="Explain:",
         )
         self.method = widgets.Dropdown(
-            options=[(m.label, m.name) for m in METHODS.values()], description="Method:"
+            options=[(m.label, m.name) for m in METHODS.values() if self.classifier.can_run(m.name)],
+            value=self.classifier.default_method, description="Method:"
         )
         # the slider for the mouse; a labelled number field beside it for the keyboard and screen
         # readers (ipywidgets gives a slider's handle no accessible name)

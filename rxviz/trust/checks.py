@@ -17,6 +17,7 @@ from ..progress import progress
 from ..explain import explain
 from .faithfulness import Curves, saliency_and_random_curves
 from ..io import load_image
+from ..preprocess import from_model_input
 from ..lungs import lung_focus, lung_mask
 from .sanity import CascadeStep, cascade, passes, randomised, spearman, ssim, weighted_layers
 
@@ -68,8 +69,11 @@ def evaluate_explanations(classifier: Classifier, paths: Sequence[Path], methods
     random_model = randomised(model, weighted_layers(model), seed)
     scores = {m: MethodScores() for m in [*methods, "lungs"]}
     sums: dict[str, list[np.ndarray]] = {m: [] for m in [*methods, "random"]}
-    for _, _, batch, predicted in progress(_inputs(classifier, paths), len(paths), "explain-eval", show_progress):
-        lungs = lung_mask(batch[0, ..., 0])
+    for _, image, batch, predicted in progress(_inputs(classifier, paths), len(paths), "explain-eval", show_progress):
+        # lung focus in the frame the dashboard and the report use: the whole image at its own
+        # resolution, the map carried back from the model's (lung-box) input
+        lungs = lung_mask(image)
+        box = classifier.box(image, lungs)
         scores["lungs"].add(area=lungs.mean())
         for method in methods:
             heatmap = explain(model, batch, predicted, layer, method)
@@ -79,7 +83,7 @@ def evaluate_explanations(classifier: Classifier, paths: Sequence[Path], methods
                 deletion_auc=salient.deletion_auc, insertion_auc=salient.insertion_auc,
                 random_deletion_auc=random.deletion_auc, random_insertion_auc=random.insertion_auc,
                 randomised_spearman=spearman(heatmap, random_map), randomised_ssim=ssim(heatmap, random_map),
-                lung_focus=lung_focus(heatmap, lungs),
+                lung_focus=lung_focus(from_model_input(heatmap, image.shape, box), lungs),
             )
             sums[method].append(np.stack([salient.deletion, salient.insertion]))
             if method == methods[0]:
