@@ -74,7 +74,7 @@ class OnnxNet:
 
 
 class ForeignNet:
-    """Another framework's ONNX classifier (a PyTorch export, say) as rxviz calls a model: the
+    """Another framework's ONNX classifier as rxviz calls a model: the
     batch (N, S, S, C) is laid out as the file wants it ((N, C, S, S) for ``layout="NCHW"``), and
     its ``output`` becomes ``probabilities``, through a softmax when it gives ``logits``."""
 

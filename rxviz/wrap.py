@@ -2,8 +2,8 @@
 its ONNX copy and a model card into a folder, after checking that rxviz can feed the model and
 read its answer.
 
-A Keras model, or another framework's ONNX file (a PyTorch export, say: its input laid out
-(N, C, S, S) or (N, S, S, C), its first output probabilities or logits); any class names, any
+A Keras model, or another framework's ONNX file (its input laid out (N, C, S, S) or
+(N, S, S, C), its first output probabilities or logits); any class names, any
 square input size, one channel or three (the gray image in each). An ONNX file has no Keras
 model, so it gets the methods that run on the forward pass (occlusion) and not the gradient
 methods nor the weight-randomisation check. The
