@@ -287,7 +287,9 @@ def render_card(card: dict[str, Any]) -> str:
                 f" | {'passes all' if not failed else '**fails** ' + ', '.join(failed)} |"
             )
         out += ["", f"Lung focus: share of the map inside the lung fields, which cover"
-                    f" {_pct(checks['lung_area'])} of the image on average. {checks.get('lung_mask_note', '')}", ""]
+                    f" {_pct(checks['lung_area'])} of the image on average, both measured on the whole image at its"
+                    " own resolution (the map carried back from the model's lung-box input), as the dashboard and"
+                    f" the report measure them. {checks.get('lung_mask_note', '')}", ""]
     out += domain_card_lines(card)
     out += card_lines(card.get("runtime"))
     if card.get("notes"):
