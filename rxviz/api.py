@@ -162,11 +162,7 @@ class Classifier:
     def model(self) -> keras.Model:
         """The Keras model, loaded (and TensorFlow imported) on first use: the gradient-based
         explanation methods, the trust checks and training need it; a plain analysis does not."""
-        if self.foreign:
-            raise NeedsTensorFlow(f"{self.card.name} is another framework's ONNX file, without a Keras model: choose"
-                                  " a method that runs on the forward pass ("
-                                  + ", ".join(m.label for m in METHODS.values() if self.can_run(m.name)) + ")")
-        require_tensorflow("The Keras model (gradient methods, trust checks, training)")
+        self._require_keras("The Keras model (gradient methods, trust checks, training)")
         from .model import load_model
 
         return load_model(self.card.model_path)
@@ -187,6 +183,15 @@ class Classifier:
         if isinstance(target, str) and target.upper() in self.class_names:
             return self.class_names.index(target.upper())
         raise ValueError(f"unknown class {target!r}; choose from {', '.join(self.class_names)}")
+
+    def _require_keras(self, what: str) -> None:
+        """Raise :class:`~rxviz.runtime.NeedsTensorFlow` when ``what`` cannot run here: on a model
+        without a Keras file (naming the methods it can run), or without TensorFlow installed."""
+        if self.foreign:
+            runnable = ", ".join(m.label for m in METHODS.values() if self.can_run(m.name))
+            raise NeedsTensorFlow(f"{self.card.name} is another framework's ONNX file, without a Keras model: choose"
+                                  f" a method that runs on the forward pass ({runnable})")
+        require_tensorflow(what)
 
     @property
     def foreign(self) -> bool:
@@ -251,7 +256,7 @@ class Classifier:
             size = self.card.input_size
             small = class_activation_map(outputs["class_maps"][0, ..., index], (size, size))
         elif record.tensorflow:
-            self.model if self.foreign else require_tensorflow(record.label)  # noqa: B018 (says what to choose)
+            self._require_keras(record.label)
             small = explain(self.model, self.inputs([image], [box]), index, self.card.cam_layer, method)
         else:  # a method that only runs the model forward (occlusion, say) gets the ONNX copy
             small = explain(self.net, self.inputs([image], [box]), index, self.card.cam_layer, method)
