@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .bundle import bundled
+from .metrics import targets_met
 
 #: Where the bundled model lives unless ``RXVIZ_MODEL_DIR`` says otherwise.
 DEFAULT_MODEL_DIR = bundled("models")
@@ -138,7 +139,7 @@ def load_card(directory: Path | None = None) -> ModelCard:
 
 @lru_cache(maxsize=None)
 def _read_model_card(directory: Path) -> ModelCard:
-    return ModelCard.from_dict(json.loads((directory / CARD_FILE).read_text()), directory)
+    return ModelCard.from_dict(read_card(directory), directory)
 
 
 def forget_cards() -> None:
@@ -150,11 +151,11 @@ def target_table(figures: dict[str, float], targets: dict[str, tuple[float, bool
                  shown: Callable[[str, float], str] = lambda key, value: f"{value:.3f}") -> list[str]:
     """The Markdown table both model cards render: each figure measured against its target
     (threshold, higher is better), and whether it is met."""
+    met = targets_met(figures, targets)
     lines = ["| figure | measured | target | met |", "| --- | --- | --- | --- |"]
     for key, (target, higher) in targets.items():
-        value = figures[key]
-        met = value >= target if higher else value <= target
-        lines.append(f"| {key} | {shown(key, value)} | {'≥' if higher else '≤'} {target:g} | {'yes' if met else '**no**'} |")
+        lines.append(f"| {key} | {shown(key, figures[key])} | {'≥' if higher else '≤'} {target:g}"
+                     f" | {'yes' if met[key] else '**no**'} |")
     return lines
 
 
