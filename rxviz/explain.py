@@ -38,6 +38,7 @@ class Method:
     Attributes:
         name: what code asks for (``method="scorecam"``).
         label: what people read in menus and reports ("Faster Score-CAM"); accepted as a name too.
+        aliases: other names it goes by ("Score-CAM").
         description: one line on what it does, with its reference.
         fn: the function that draws the map.
         tensorflow: it runs on the Keras model (TensorFlow, the ``tensorflow`` extra); if not,
@@ -56,6 +57,7 @@ class Method:
     tensorflow: bool = True
     forward_pass: bool = False
     same_map_as: str | None = None
+    aliases: tuple[str, ...] = ()
 
     @property
     def line(self) -> str:
@@ -71,8 +73,8 @@ def _key(name: str) -> str:
     return re.sub(r"[^a-z0-9+]", "", name.lower())
 
 
-def register_method(name: str, label: str, description: str, *, tensorflow: bool = True,
-                    forward_pass: bool = False, same_map_as: str | None = None) -> Callable[[ExplainFn], ExplainFn]:
+def register_method(name: str, label: str, description: str, *, tensorflow: bool = True, forward_pass: bool = False,
+                    same_map_as: str | None = None, aliases: tuple[str, ...] = ()) -> Callable[[ExplainFn], ExplainFn]:
     """Add the decorated function to :data:`METHODS` as the method ``name``.
 
     >>> @register_method("brightness", "Brightness", "the image itself (a method blind to the model)")
@@ -86,18 +88,18 @@ def register_method(name: str, label: str, description: str, *, tensorflow: bool
         raise ValueError(f"a method's name is lower case letters, digits, '+', '-' or '_': {name!r}")
 
     def add(fn: ExplainFn) -> ExplainFn:
-        METHODS[name] = Method(name, label, description, fn, tensorflow, forward_pass, same_map_as)
+        METHODS[name] = Method(name, label, description, fn, tensorflow, forward_pass, same_map_as, aliases)
         return fn
 
     return add
 
 
 def get_method(name: str) -> Method:
-    """The method called ``name`` or labelled so, in any case and spelling of punctuation
-    ("scorecam", "Score-CAM", "Faster Score-CAM")."""
+    """The method called ``name``, labelled so or known by that alias, in any case and spelling of
+    punctuation ("scorecam", "Faster Score-CAM", "Score-CAM")."""
     key = _key(name)
     for method in METHODS.values():
-        if key in (_key(method.name), _key(method.label), _key(method.label.removeprefix("Faster "))):
+        if key in {_key(n) for n in (method.name, method.label, *method.aliases)}:
             return method
     raise ValueError(f"unknown explanation method {name!r}; choose from {', '.join(METHODS)}")
 
@@ -206,7 +208,7 @@ def layercam(model: keras.Model, batch: np.ndarray, class_index: int, layer: str
 
 
 @register_method("scorecam", "Faster Score-CAM", "maps weighted by the class score when each is shown alone"
-                 " (Wang et al. 2020)")
+                 " (Wang et al. 2020)", aliases=("Score-CAM",))
 def scorecam(model: keras.Model, batch: np.ndarray, class_index: int, layer: str) -> np.ndarray:
     import keras
 
