@@ -22,7 +22,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
-from .card import ModelFolderError, load_card, write_card_file
+from .card import load_card, write_card_file
 from .runtime import require_tensorflow
 
 if TYPE_CHECKING:
@@ -58,7 +58,6 @@ def check_model(model: "keras.Model", class_names: Sequence[str]) -> tuple[int, 
     if len(outputs) != 2 or outputs[1] != len(class_names):
         raise ModelError(f"the model's output {outputs} should be one probability per class name"
                          f" ({len(class_names)}: {', '.join(class_names)})")
-    _names(class_names)
     return int(shape[1]), int(shape[3])
 
 
@@ -83,10 +82,7 @@ def wrap_model(model: "keras.Model | str | Path", class_names: Sequence[str], ou
                 notes=description or "A model wrapped by rxviz.wrap_model; its figures are its makers'.",
                 wrapped={"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "by": "rxviz.wrap_model"})
     write_card_file(Path(out_dir), card)
-    try:
-        return Classifier(load_card(Path(out_dir)))
-    except ModelFolderError as missing:  # cannot happen unless the folder changed underneath
-        raise ModelError(str(missing)) from None
+    return Classifier(load_card(Path(out_dir)))
 
 
 def _names(class_names: Sequence[str]) -> dict[str, Any]:
@@ -106,17 +102,15 @@ def _wrap_keras(model: "keras.Model | str | Path", class_names: Sequence[str], f
 
     if not isinstance(model, keras.Model):
         model = keras.saving.load_model(Path(model), compile=False)
+    names = _names(class_names)
     size, channels = check_model(model, class_names)
     layer = cam_layer or feature_layer(model)
     if layer not in [l.name for l in model.layers]:
         raise ModelError(f"the model has no layer {layer!r}; its layers: {', '.join(l.name for l in model.layers)}")
     folder.mkdir(parents=True, exist_ok=True)
     model.save(folder / MODEL_FILE)
-    card = {"name": "own-model", "version": "1", **_names(class_names), "input_size": size,
-            "input_channels": channels, "cam_layer": layer, "model_file": MODEL_FILE}
-    write_card_file(folder, card)  # export_onnx records the copy beside the card it reads
-    card["runtime"] = export_onnx(analysis_model(model, layer, None), folder, MODEL_FILE, "model.onnx")
-    return card
+    return {**names, "input_size": size, "input_channels": channels, "cam_layer": layer, "model_file": MODEL_FILE,
+            "runtime": export_onnx(analysis_model(model, layer, None), folder, MODEL_FILE, "model.onnx")}
 
 
 def _wrap_onnx(path: Path, class_names: Sequence[str], folder: Path) -> dict[str, Any]:
@@ -128,6 +122,7 @@ def _wrap_onnx(path: Path, class_names: Sequence[str], folder: Path) -> dict[str
     from .export import example_batch
     from .runtime import ForeignNet, OnnxNet, sha256
 
+    names = _names(class_names)
     net = OnnxNet(path)
     shape = net.session.get_inputs()[0].shape
     square = len(shape) == 4 and isinstance(shape[2], int)
@@ -140,7 +135,7 @@ def _wrap_onnx(path: Path, class_names: Sequence[str], folder: Path) -> dict[str
                          f" file's input is {shape}")
     output = "probabilities" if "probabilities" in net.output_names else net.output_names[0]
     batch = example_batch(size, channels)
-    first = np.asarray(net(np.transpose(batch, (0, 3, 1, 2)) if layout == "NCHW" else batch)[output])
+    first = ForeignNet(net, layout, output, logits=False)(batch)["probabilities"]  # as the file gives them
     if first.ndim != 2 or first.shape[1] != len(class_names):
         raise ModelError(f"the file's output {output!r} has shape {first.shape[1:]}, not one value per class name"
                          f" ({len(class_names)}: {', '.join(class_names)})")
@@ -148,7 +143,7 @@ def _wrap_onnx(path: Path, class_names: Sequence[str], folder: Path) -> dict[str
     folder.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(path, folder / path.name)
     check = ForeignNet(OnnxNet(folder / path.name), layout, output, logits)(batch)["probabilities"]
-    return {"name": "own-model", "version": "1", **_names(class_names), "input_size": int(size),
+    return {**names, "input_size": int(size),
             "input_channels": int(channels), "cam_layer": "", "model_file": path.name,
             "runtime": {"format": "onnx", "file": path.name, "sha256": sha256(folder / path.name), "layout": layout,
                         "output": output, "logits": logits, "source": "another framework",
