@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Sequence, Union
 import numpy as np
 
 from .card import ModelCard, load_card
-from .explain import METHODS, class_activation_map, explain, get_method
+from .explain import METHODS, Method, class_activation_map, explain, get_method
 from .domain import DomainCheck, DomainWarning, OODDetector
 from .io import ImageFacts, ImageSource, load_radiograph
 from .lungs import describe_heat, load_segmenter, lung_box, lung_focus, lung_mask, lung_zones
@@ -215,7 +215,11 @@ class Classifier:
         if method is None:
             return False
         record = get_method(method)
-        return record.tensorflow and not (record.forward_pass and "class_maps" in self.net.output_names)
+        return record.tensorflow and not self._reads_class_maps(record)
+
+    def _reads_class_maps(self, record: Method) -> bool:
+        """Whether ``record``'s map is read from the forward pass's class maps (Grad-CAM = CAM)."""
+        return record.forward_pass and "class_maps" in self.net.output_names
 
     def box(self, image: np.ndarray, mask: np.ndarray | None = None) -> Box | None:
         """The part of ``image`` the model sees: the lungs' box widened by the card's margin for a
@@ -251,7 +255,7 @@ class Classifier:
         the forward pass over that input, if already run (Grad-CAM is read from it)."""
         index = self.class_index(target)
         record = get_method(method)
-        if record.forward_pass and "class_maps" in self.net.output_names:  # Grad-CAM = CAM: no gradient
+        if self._reads_class_maps(record):  # no gradient needed
             outputs = outputs if outputs is not None else self.net(self.inputs([image], [box]))
             size = self.card.input_size
             small = class_activation_map(outputs["class_maps"][0, ..., index], (size, size))

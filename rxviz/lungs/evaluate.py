@@ -3,7 +3,7 @@
 Four measurements, each against a target of the issue that introduced the segmenter:
 
 - Dice against hand-drawn masks on held-out groups of the training sources and on the external
-  source it never saw (:mod:`rxviz.lung_data` has the split);
+  source it never saw (:mod:`rxviz.lungs.data` has the split);
 - empty masks on every radiograph of the Kermany set (train + test), the images rxviz reads;
 - the median time of :func:`rxviz.lungs.lung_mask` per 224 px image on this machine;
 - a contact sheet of random Kermany images with the predicted outline, judged by eye.
