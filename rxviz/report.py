@@ -10,12 +10,16 @@ from __future__ import annotations
 import io
 import textwrap
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 
 from .api import Result
 from .card import ModelCard
 from .explain import get_method
 from .lungs import OUTSIDE, ZONES
 from .overlay import DEFAULT_COLORMAP
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 DISCLAIMER = (
     "rxviz is a teaching and research tool, not a medical device. "
@@ -44,28 +48,36 @@ def method_warning(card: ModelCard, method: str) -> str:
     return f"Warning: {name} {card.trust_verdict(method)} on the test images (model card): read its map with care."
 
 
+# pragma: no mutate start
 FOOTER_STYLES = {"disclaimer": dict(fontsize=11, weight="bold", color="#8b0000"),
                  "warning": dict(fontsize=10.5, weight="bold", color="#8a6d00"),
                  "heat": dict(fontsize=10), "note": dict(fontsize=9.5), "model": dict(fontsize=9, color="#444444")}
+TEXT_STYLES = {"title": dict(fontsize=13), "side": dict(fontsize=9), "value": dict(fontsize=11),
+               "verdict": dict(fontsize=12), "heading": dict(fontsize=14, weight="bold")}
+BAR_COLOURS = {"top": "#1f4e79", "other": "#8fb3d9"}
+# pragma: no mutate end
 
 
-def footer_paragraphs(result: Result, card: ModelCard, outline: bool, when: datetime) -> list[tuple[str, str]]:
+def footer_paragraphs(result: Result, card: ModelCard, outline: bool, when: datetime,
+                      source: str = "") -> list[tuple[str, str]]:
     """The report's text under the pictures, as (wrapped text, kind of paragraph): disclaimer,
     every warning (the method's trust checks, then the domain check's), where the heat lies, how
-    to read a heatmap, the model and its data."""
+    to read a heatmap, the file (``source``, if named), the model and its data."""
     warnings = [w for w in [method_warning(card, result.method), *(f"Warning: {w.sentence}" for w in result.warnings)] if w]
     where = f"{result.heat_summary} {zone_line(result.lung_zones)}" + (
         " (white line: lung fields)" if outline and result.frontal else "")
-    model = (f"Model {card.name} {card.version} ({card.input_size} px)  |  report {when:%Y-%m-%d %H:%M} UTC\n"
+    file = f"File: {_shorten(source, 100)}\n" if source else ""
+    model = (f"{file}Model {card.name} {card.version} ({card.input_size} px)  |  report {when:%Y-%m-%d %H:%M} UTC\n"
              + textwrap.fill(f"Training data: {card.extra.get('dataset', 'see the model card')}", 150))
     return [(DISCLAIMER, "disclaimer"), *((textwrap.fill(w, 140), "warning") for w in warnings),
             (textwrap.fill(where, 140), "heat"), (textwrap.fill(HEATMAP_NOTE, 150), "note"), (model, "model")]
 
 
-def report_png(result: Result, card: ModelCard, alpha: float = 0.4, colormap: str = DEFAULT_COLORMAP,
-               outline: bool = True, when: datetime | None = None, source: str = "") -> bytes:
-    """Render the report for ``result`` as PNG bytes, as the view shows it (``alpha``,
-    ``colormap``, ``outline``); ``source`` names the file it came from."""
+def report_figure(result: Result, card: ModelCard, alpha: float = 0.4, colormap: str = DEFAULT_COLORMAP,
+                  outline: bool = True, when: datetime | None = None, source: str = "") -> "Figure":
+    """The report for ``result`` as a matplotlib figure, as the view shows it (``alpha``,
+    ``colormap``, ``outline``); ``source`` names the file it came from. Lines marked ``no mutate``
+    only set sizes: scripts/mutation.sh leaves them, and the styles above, alone."""
     from matplotlib.cm import ScalarMappable
     from matplotlib.figure import Figure
 
@@ -74,33 +86,33 @@ def report_png(result: Result, card: ModelCard, alpha: float = 0.4, colormap: st
     names = [display[n] for n in result.probabilities]
     values = list(result.probabilities.values())
 
-    figure = Figure(figsize=(13, 8.4), dpi=110)
-    grid = figure.add_gridspec(3, 3, height_ratios=[1, 0.035, 0.55], width_ratios=[1, 1, 0.75])
+    figure = Figure(figsize=(13, 8.4), dpi=110)  # pragma: no mutate
+    grid = figure.add_gridspec(3, 3, height_ratios=[1, 0.035, 0.55], width_ratios=[1, 1, 0.75])  # pragma: no mutate
     for column, (picture, title) in enumerate([
-        (result.image, f"Radiograph: {_shorten(source, 36)}" if source else "Radiograph"),
+        (result.image, "Radiograph"),
         (result.overlay(alpha=alpha, colormap=colormap, outline=outline),
          f"{get_method(result.method).label} for {display[result.target]}"),
     ]):
         axis = figure.add_subplot(grid[0, column])
         axis.imshow(picture, cmap="gray", vmin=0, vmax=1) if picture.ndim == 2 else axis.imshow(picture)
-        axis.set_title(title, fontsize=13)
+        axis.set_title(title, **TEXT_STYLES["title"])
         axis.axis("off")
-        axis.text(0, -0.01, "patient's right", transform=axis.transAxes, ha="left", va="top", fontsize=9)
-        axis.text(1, -0.01, "patient's left", transform=axis.transAxes, ha="right", va="top", fontsize=9)
+        axis.text(0, -0.01, "patient's right", transform=axis.transAxes, ha="left", va="top", **TEXT_STYLES["side"])
+        axis.text(1, -0.01, "patient's left", transform=axis.transAxes, ha="right", va="top", **TEXT_STYLES["side"])
     bar_axis = figure.add_subplot(grid[1, 1])
     bar = figure.colorbar(ScalarMappable(cmap=colormap), cax=bar_axis, orientation="horizontal", ticks=[0, 1])
-    bar.ax.set_xticklabels(["low", "high influence"], fontsize=9)
-    bar_axis.set_box_aspect(0.05)
+    bar.ax.set_xticklabels(["low", "high influence"], **TEXT_STYLES["side"])
+    bar_axis.set_box_aspect(0.05)  # pragma: no mutate
 
     bars = figure.add_subplot(grid[0, 2])
-    colours = ["#1f4e79" if n == display[result.label] else "#8fb3d9" for n in names]
+    colours = [BAR_COLOURS["top" if n == display[result.label] else "other"] for n in names]
     bars.barh(names[::-1], values[::-1], color=colours[::-1])
     for y, value in enumerate(values[::-1]):
         inside = value > 0.78  # no room right of the bar: write on it, in white
-        bars.text(value - 0.02 if inside else value + 0.02, y, f"{100 * value:.1f} %", va="center", fontsize=11,
-                  ha="right" if inside else "left", color="white" if inside else "black")
+        bars.text(value - 0.02 if inside else value + 0.02, y, f"{100 * value:.1f} %", va="center",
+                  ha="right" if inside else "left", color="white" if inside else "black", **TEXT_STYLES["value"])
     bars.set_xlim(0, 1)
-    bars.set_title(f"Most likely: {display[result.label]}", fontsize=12)
+    bars.set_title(f"Most likely: {display[result.label]}", **TEXT_STYLES["verdict"])
     bars.set_xlabel("probability")
     bars.spines[["top", "right"]].set_visible(False)
 
@@ -108,13 +120,19 @@ def report_png(result: Result, card: ModelCard, alpha: float = 0.4, colormap: st
     footer.axis("off")
     # the footer's paragraphs one under the other, each as tall as its lines
     y, line = 1.0, 0.075
-    for text, kind in footer_paragraphs(result, card, outline, when):
+    for text, kind in footer_paragraphs(result, card, outline, when, source):
         footer.text(0, y, text, va="top", **FOOTER_STYLES[kind])
         y -= line * (text.count("\n") + 1) + 0.03
-    figure.suptitle("rxviz chest X-ray report", fontsize=14, weight="bold")
+    figure.suptitle("rxviz chest X-ray report", **TEXT_STYLES["heading"])
     figure.tight_layout()
+    return figure
+
+
+def report_png(result: Result, card: ModelCard, alpha: float = 0.4, colormap: str = DEFAULT_COLORMAP,
+               outline: bool = True, when: datetime | None = None, source: str = "") -> bytes:
+    """:func:`report_figure` as PNG bytes, built in memory."""
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
+    report_figure(result, card, alpha, colormap, outline, when, source).savefig(buffer, format="png")
     return buffer.getvalue()
 
 

@@ -73,6 +73,58 @@ def test_header_codes_for_view_modality_body_part_and_age():
     assert codes(age_years=1.0) == codes(age_years=5.9) == []
 
 
+
+@pytest.mark.parametrize("years, words", [(0.04, "0 months"), (1 / 12, "1 month"), (0.5, "6 months"),
+                                          (0.99, "12 months"), (2.0, ""), (6.5, "6 years"), (45.9, "45 years")])
+def test_header_ages_are_said_in_months_under_two(years, words):
+    sentence = " ".join(w.sentence for w in header_warnings(ImageFacts(age_years=years)))
+    if 1.0 <= years < 6.0:
+        assert sentence == ""
+    else:
+        assert f"age as {words}." in sentence or f"age as {words})." in sentence
+
+
+def test_header_sentences_in_full():
+    sentences = {w.code: w.sentence for w in header_warnings(
+        ImageFacts(modality="MR", body_part="KNEE", view="LATERAL", age_years=30.0))}
+    assert sentences == {
+        "not_a_radiograph": "The DICOM header says this is a MR image, not a plain radiograph. The model only knows"
+                            " chest X-rays: its answer and heatmap mean nothing here.",
+        "not_chest": "The DICOM header says this examination is of the knee, not the chest: its answer and heatmap"
+                     " mean nothing here.",
+        "lateral": "The DICOM header gives the view as LATERAL: not a frontal (PA or AP) view. The model learned from"
+                   " frontal views only: its answer and heatmap mean nothing here.",
+        "adult": "This is an adult's radiograph (the DICOM header gives the age as 30 years). The model learned from"
+                 " children aged 1-5 at one hospital and has not been tested on adults: its answer and heatmap may"
+                 " mean nothing here.",
+    }
+    assert header_warnings(ImageFacts(age_years=8.0))[0].sentence == (
+        "The DICOM header gives the patient's age as 8 years. The model learned from children aged 1-5 and has not"
+        " been tested at other ages: its answer and heatmap may mean nothing here.")
+    assert [w.code for w in header_warnings(ImageFacts(body_part="CHEST LUNG", modality="DX"))] == []
+
+
+def test_a_freshly_loaded_model_has_every_check_with_its_cards_settings():
+    """Built from the card, not the cached classifier: each check, on the light (ONNX) path."""
+    from rxviz.api import Classifier
+    from rxviz.card import load_card
+    from rxviz.runtime import OnnxNet
+
+    card = load_card()
+    check = Classifier(card).domain
+    ood, domain = card.extra["ood"], card.extra["domain"]
+    assert (check.ood.threshold, check.ood.feature_layer) == (ood["threshold"], ood["feature_layer"])
+    assert check.frontal.threshold == domain["frontal"]["threshold"]
+    assert isinstance(check.net, OnnxNet)
+    assert (check.net_input, check.threshold) == (domain["input_size"], domain["threshold"])
+    only_ood = DomainCheck.load(card.directory, ood, None)
+    assert only_ood.ood is not None and only_ood.frontal is None and only_ood.net is None
+    assert only_ood.threshold == np.inf and only_ood.net_input == 64
+    none = DomainCheck.load(card.directory, None, None)
+    assert none.ood is None and none.read(np.zeros((64, 64), np.float32), ImageFacts(), np.zeros((128, 128)),
+                                          np.zeros(4)).warnings == ()
+
+
 def test_a_lateral_dicom_gets_no_lung_outline_and_no_zones(classifier, normal_pixels):
     result = classifier.analyze(make_dicom(normal_pixels, ViewPosition="LL"))
     assert "lateral" in [w.code for w in result.warnings] and not result.frontal

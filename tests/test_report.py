@@ -1,0 +1,153 @@
+"""The one-page report as people read it: every text on it, where the probabilities are written,
+which way the patient's sides are, and that no text runs into another."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime, timezone
+
+import numpy as np
+import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+from rxviz.examples import BUNDLED_EXAMPLES
+from rxviz.lungs import OUTSIDE, ZONES
+from rxviz.report import (DISCLAIMER, HEATMAP_NOTE, _shorten, footer_paragraphs, method_warning, report_figure,
+                          report_png, zone_line)
+
+WHEN = datetime(2026, 12, 2, 9, 5, tzinfo=timezone.utc)
+
+
+@pytest.fixture(scope="module")
+def result(classifier):
+    return classifier.analyze(next(BUNDLED_EXAMPLES.glob("PNEUMONIA/*bacteria*")), method="gradcam")
+
+
+def _texts(figure):
+    """Every text the figure draws (titles, labels, tick labels of the axes shown, free text),
+    non-empty, with its bounding box once laid out."""
+    canvas = FigureCanvasAgg(figure)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    found = list(figure.texts)
+    for axis in figure.axes:
+        found += [axis.title, *axis.texts]
+        if axis.axison:
+            found += [axis.xaxis.label, axis.yaxis.label, *axis.get_xticklabels(), *axis.get_yticklabels()]
+    return [(t, t.get_window_extent(renderer)) for t in found if t.get_visible() and t.get_text().strip()]
+
+
+def test_every_text_on_the_report(classifier, result):
+    figure = report_figure(result, classifier.card, when=WHEN, source="case_01.png")
+    texts = [t.get_text() for t, _ in _texts(figure)]
+    display = classifier.card.display_names
+    assert "rxviz chest X-ray report" in texts and "Radiograph" in texts and "File: case_01.png" in " ".join(texts)
+    assert f"Grad-CAM for {display[result.target]}" in texts
+    assert f"Most likely: {display[result.label]}" in texts
+    assert texts.count("patient's right") == 2 and texts.count("patient's left") == 2
+    assert {"low", "high influence", "probability"} <= set(texts)
+    for value in result.probabilities.values():
+        assert f"{100 * value:.1f} %" in texts
+    footer = [" ".join(t.split()) for t in texts if t.startswith(("rxviz is", "The heatmap", "File: "))]
+    assert footer[0] == DISCLAIMER and footer[1] == " ".join(HEATMAP_NOTE.split())
+    assert footer[2].startswith(f"File: case_01.png Model {classifier.card.name} {classifier.card.version}"
+                                f" ({classifier.card.input_size} px) | report 2026-12-02 09:05 UTC Training data:")
+    unnamed = [t.get_text() for t, _ in _texts(report_figure(result, classifier.card, when=WHEN))]
+    assert not any("File:" in t for t in unnamed)
+
+
+def test_the_patients_right_is_on_the_image_left(classifier, result):
+    figure = report_figure(result, classifier.card, when=WHEN)
+    boxes = {}
+    for text, box in _texts(figure):
+        boxes.setdefault(text.get_text(), []).append(box)
+    for right, left in zip(sorted(boxes["patient's right"], key=lambda b: b.x0),
+                           sorted(boxes["patient's left"], key=lambda b: b.x0)):
+        assert right.x1 < left.x0
+
+
+def test_probabilities_are_written_beside_or_on_their_bars_in_class_order(classifier):
+    card = classifier.card
+    probabilities = {"NORMAL": 0.05, "BACTERIAL": 0.902, "VIRAL": 0.048}
+    result = classifier.analyze(next(BUNDLED_EXAMPLES.glob("NORMAL/*")), method="gradcam")
+    shown = dataclasses.replace(result, probabilities=probabilities, label="BACTERIAL")
+    figure = report_figure(shown, card, when=WHEN)
+    bars = next(a for a in figure.axes if a.get_title().startswith("Most likely"))
+    assert bars.get_title() == "Most likely: Bacterial pneumonia"
+    # the first class on top, as the dashboard lists them
+    assert [t.get_text() for t in bars.get_yticklabels()] == ["Viral pneumonia", "Bacterial pneumonia", "Normal"]
+    labels = {t.get_text(): t for t in bars.texts}
+    big, small = labels["90.2 %"], labels["5.0 %"]
+    assert big.get_position()[0] == pytest.approx(0.882) and big.get_ha() == "right" and big.get_color() == "white"
+    assert small.get_position()[0] == pytest.approx(0.07) and small.get_ha() == "left" and small.get_color() == "black"
+    heights = [p.get_width() for p in bars.patches]
+    assert heights == pytest.approx([0.048, 0.902, 0.05])
+    colours = [p.get_facecolor() for p in bars.patches]
+    assert colours[1] != colours[0] == colours[2]  # the most likely class stands out
+
+
+@pytest.mark.parametrize("source", ["", "a.png", "W" * 200 + ".dcm"])
+def test_no_text_runs_into_another_or_off_the_page(classifier, normal_pixels_result, source):
+    result, card = normal_pixels_result
+    figure = report_figure(result, card, when=WHEN, source=source)
+    texts = _texts(figure)
+    page = figure.bbox
+    for text, box in texts:
+        assert page.x0 - 1 <= box.x0 and box.x1 <= page.x1 + 1 and page.y0 - 1 <= box.y0 and box.y1 <= page.y1 + 1, \
+            text.get_text()[:60]
+    for i, (a, box_a) in enumerate(texts):
+        for b, box_b in texts[i + 1:]:
+            assert not box_a.overlaps(box_b), (a.get_text()[:60], b.get_text()[:60])
+
+
+@pytest.fixture(scope="module")
+def normal_pixels_result(classifier):
+    """A DICOM of an adult's lateral view: the most footer text a report carries."""
+    from built_files import make_dicom
+
+    from rxviz.io import load_image
+
+    pixels = (load_image(next(BUNDLED_EXAMPLES.glob("NORMAL/*"))) * 4095).astype(np.uint16)
+    card = classifier.card
+    checks = {"methods": {"gradcam": {"passes": {"deletion_beats_random": False, "insertion_beats_random": True,
+                                                 "sanity_check": False}}}}
+    failing = dataclasses.replace(card, extra={**card.extra, "explanation_checks": checks})
+    return classifier.analyze(make_dicom(pixels, PatientAge="040Y", ViewPosition="LL"), method="gradcam"), failing
+
+
+def test_the_footer_says_the_warnings_and_where_the_heat_is(classifier, result):
+    paragraphs = footer_paragraphs(result, classifier.card, True, WHEN)
+    kinds = [kind for _, kind in paragraphs]
+    assert kinds[0] == "disclaimer" and kinds[-2:] == ["note", "model"]
+    heat = " ".join(next(text for text, kind in paragraphs if kind == "heat").split())
+    assert heat == " ".join(f"{result.heat_summary} {zone_line(result.lung_zones)} (white line: lung fields)".split())
+    no_line = " ".join(next(t for t, k in footer_paragraphs(result, classifier.card, False, WHEN) if k == "heat").split())
+    assert "white line" not in no_line
+    assert all(len(line) <= 150 for text, _ in paragraphs for line in text.split("\n"))
+
+
+def test_zone_line_and_method_warning_in_full(classifier):
+    zones = {OUTSIDE: 0.2, **dict(zip(ZONES, [0.1, 0.05, 0.3, 0.15, 0.1, 0.1]))}
+    assert zone_line(zones) == ("Right lung: upper 10 %, middle 5 %, lower 30 %  |  left lung: upper 15 %, middle"
+                                " 10 %, lower 10 %  |  outside the lungs 20 %")
+    assert zone_line({}) == ""
+    card = classifier.card
+    checks = {"methods": {"scorecam": {"passes": {"deletion_beats_random": False, "insertion_beats_random": True,
+                                                  "sanity_check": True}}}}
+    failing = dataclasses.replace(card, extra={**card.extra, "explanation_checks": checks})
+    assert method_warning(failing, "scorecam") == ("Warning: Faster Score-CAM failed the deletion test on the test images"
+                                                   " (model card): read its map with care.")
+
+
+def test_long_names_are_cut_in_the_middle():
+    name = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJ"  # 46 characters
+    assert _shorten(name, 36) == "abcdefghijklmnopq…23456789ABCDEFGHIJ" and len(_shorten(name, 36)) == 36
+    assert _shorten(name[:36], 36) == name[:36]
+
+
+def test_the_png_is_the_figure(classifier, result):
+    data = report_png(result, classifier.card, when=WHEN)
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    import cv2
+
+    assert cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR).shape == (924, 1430, 3)
