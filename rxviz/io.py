@@ -194,10 +194,8 @@ def _stretch(values: np.ndarray) -> np.ndarray:
 
 def _from_dicom(data: bytes, max_pixels: int) -> tuple[np.ndarray, ImageFacts]:
     """A DICOM file -> grayscale (rescale, VOI window and MONOCHROME1 inversion applied) and facts."""
-    try:
-        import pydicom
-    except ImportError:  # pragma: no cover - pydicom is a dependency
-        raise InputError("reading DICOM needs the pydicom package") from None
+    import pydicom
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # pydicom warns about each odd value; only the pixels matter

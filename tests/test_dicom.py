@@ -70,3 +70,21 @@ def test_undecodable_transfer_syntax_is_named(ramp):
     dataset.save_as(buffer, enforce_file_format=True)
     with pytest.raises(InputError, match="transfer syntax 'JPEG-LS Lossless Image Compression'"):
         load_image(buffer.getvalue())
+
+
+def test_dicom_refusals_say_why_in_full(ramp):
+    with pytest.raises(InputError) as problem:
+        load_image(make_dicom(np.stack([ramp, ramp]), frames=2))
+    assert str(problem.value) == "this DICOM holds several frames; rxviz reads single-frame radiographs only"
+    colour = pydicom.dcmread(io.BytesIO(make_dicom(ramp)))
+    colour.SamplesPerPixel, colour.PhotometricInterpretation, colour.PlanarConfiguration = 3, "RGB", 0
+    colour.BitsAllocated, colour.BitsStored, colour.HighBit = 8, 8, 7
+    colour.PixelData = np.zeros((48, 64, 3), np.uint8).tobytes()
+    buffer = io.BytesIO()
+    colour.save_as(buffer, enforce_file_format=True)
+    with pytest.raises(InputError) as problem:
+        load_image(buffer.getvalue())
+    assert str(problem.value) == "this DICOM is not a single grayscale image"
+    with pytest.raises(InputError) as problem:
+        load_image(make_dicom(ramp)[:200])  # cut inside the header
+    assert str(problem.value).startswith("the DICOM file is damaged or incomplete (")

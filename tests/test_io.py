@@ -138,3 +138,43 @@ def test_limits_come_from_the_environment(xray_paths, monkeypatch):
         load_image(xray_paths["NORMAL"])  # a file is refused before it is read
     monkeypatch.delenv("RXVIZ_MAX_UPLOAD_MB")
     assert load_image(data).shape == (224, 224)
+
+
+# --- arrays handed to load_image / analyze (a researcher's own pipeline) ---------------------
+
+
+def test_array_channels_become_luminance():
+    from rxviz.io import load_image
+
+    gray = np.linspace(0, 1, 64 * 48, dtype=np.float32).reshape(48, 64)
+    assert np.array_equal(load_image(gray[..., None]), gray)  # (H, W, 1) is grayscale
+    rgb = np.zeros((48, 64, 3), np.uint8)
+    rgb[..., 0] = 255  # pure red: its luminance weight
+    assert load_image(rgb) == pytest.approx(np.full((48, 64), 0.299), abs=1e-6)
+    rgba = np.full((48, 64, 4), 255, np.uint8)
+    rgba[..., 3] = 51  # white, 20 % opaque over black
+    assert load_image(rgba) == pytest.approx(np.full((48, 64), 0.2), abs=1e-6)
+    rgba[..., 2] = 0  # the blue channel counts, the alpha channel is not a colour
+    assert load_image(rgba) == pytest.approx(np.full((48, 64), 0.886 * 0.2), abs=1e-5)
+    with pytest.raises(InputError) as problem:
+        load_image(np.zeros((48, 64, 5), np.uint8))
+    assert str(problem.value) == "an image array must be 2-D grayscale or have 1, 3 or 4 channels, not (48, 64, 5)"
+    with pytest.raises(InputError, match="not \\(2, 48, 64, 1\\)"):
+        load_image(np.zeros((2, 48, 64, 1), np.float32))
+
+
+def test_array_values_are_kept_in_range_and_stretched_outside_it():
+    from rxviz.io import load_image
+
+    inside = np.tile(np.linspace(0.2, 1.0, 64, dtype=np.float32), (48, 1))
+    assert np.array_equal(load_image(inside), inside)  # already in [0, 1], up to 1 itself: kept
+    assert load_image(inside.astype(np.float64)).dtype == np.float32
+    hounsfield = np.tile(np.linspace(2.0, 4.0, 64), (48, 1))
+    assert load_image(hounsfield) == pytest.approx(np.tile(np.linspace(0.0, 1.0, 64), (48, 1)), abs=1e-6)
+    negative = np.tile(np.linspace(-1.0, 0.5, 64), (48, 1))
+    assert load_image(negative)[0, [0, -1]] == pytest.approx([0.0, 1.0])
+    flat = np.full((48, 64), 7.0)
+    assert np.array_equal(load_image(flat), np.zeros((48, 64), np.float32))  # flat: black, not NaN
+    with pytest.raises(InputError) as problem:
+        load_image(np.full((48, 64), np.nan))
+    assert str(problem.value) == "the image holds NaN or infinite values"

@@ -28,6 +28,35 @@ def test_detector_scores_distance_and_sets_the_threshold_on_calibration_data(tmp
     assert np.allclose(loaded.scores(shifted), detector.scores(shifted), rtol=1e-4)
 
 
+
+def test_distance_is_mahalanobis_under_the_shrunk_covariance(tmp_path):
+    """Features with their own means and scales: the distance is the Mahalanobis distance under
+    95 % of their covariance plus 5 % of its mean variance on the diagonal (ood.SHRINKAGE)."""
+    rng = np.random.default_rng(1)
+    train = rng.normal(loc=[5.0, -2.0, 0.0], scale=[1.0, 3.0, 0.5], size=(5000, 3))
+    train[:, 2] += 0.5 * train[:, 0]  # two features move together
+    detector = OODDetector.fit(train, train[:500], "pool", quantile=0.9)
+    covariance = np.cov(train, rowvar=False)
+    shrunk = 0.95 * covariance + 0.05 * np.trace(covariance) / 3 * np.eye(3)
+    points = np.array([[5.0, -2.0, 2.5], [7.0, 1.0, 2.0], [0.0, 0.0, 0.0]])
+    centred = points - train.mean(axis=0)
+    by_hand = np.sqrt(np.einsum("ij,jk,ik->i", centred, np.linalg.inv(shrunk), centred))
+    assert detector.scores(points) == pytest.approx(by_hand, rel=1e-9)
+    assert detector.scores(train.mean(axis=0, keepdims=True))[0] == pytest.approx(0.0, abs=1e-9)
+    assert detector.threshold == pytest.approx(np.quantile(detector.scores(train[:500]), 0.9))
+    assert detector.quantile == 0.9
+
+
+def test_the_card_entry_and_the_detector_read_back(tmp_path):
+    rng = np.random.default_rng(2)
+    detector = OODDetector.fit(rng.normal(size=(400, 4)), rng.normal(size=(100, 4)), "pool", quantile=0.97)
+    entry = detector.save(tmp_path, "detector.npz")
+    assert entry == {"file": "detector.npz", "feature_layer": "pool", "threshold": detector.threshold,
+                     "quantile": 0.97, "method": "Mahalanobis distance of the pool features (Lee et al. 2018)"}
+    loaded = OODDetector.load(tmp_path, entry)
+    assert (loaded.threshold, loaded.feature_layer, loaded.quantile) == (detector.threshold, "pool", 0.97)
+
+
 def test_real_test_radiographs_are_rarely_flagged(classifier, test_samples):
     assert classifier.ood is not None, "the bundled model card has no out-of-distribution detector"
     rng = np.random.default_rng(2)

@@ -40,8 +40,7 @@ class OODDetector:
 
     def scores(self, features: np.ndarray) -> np.ndarray:
         """Distance of each row of ``features`` (N, D) from the training radiographs."""
-        centred = np.asarray(features, dtype=np.float64) - self.mean
-        return np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", centred, self.precision, centred), 0.0))
+        return _distances(features, self.mean, self.precision)
 
     @classmethod
     def fit(cls, train_features: np.ndarray, calibration_features: np.ndarray, feature_layer: str,
@@ -53,9 +52,9 @@ class OODDetector:
         covariance = np.cov(train_features, rowvar=False)
         scale = np.trace(covariance) / len(covariance)
         covariance = (1 - SHRINKAGE) * covariance + SHRINKAGE * scale * np.eye(len(covariance))
-        detector = cls(mean, np.linalg.inv(covariance), 0.0, feature_layer, quantile)
-        threshold = float(np.quantile(detector.scores(calibration_features), quantile))
-        return cls(mean, detector.precision, threshold, feature_layer, quantile)
+        precision = np.linalg.inv(covariance)
+        threshold = float(np.quantile(_distances(calibration_features, mean, precision), quantile))
+        return cls(mean, precision, threshold, feature_layer, quantile)
 
     def save(self, model_dir: Path, file: str = OOD_FILE) -> dict[str, Any]:
         """Write the arrays to ``model_dir/file``; return the model card's entry for the detector."""
@@ -70,3 +69,9 @@ class OODDetector:
         with np.load(Path(model_dir) / entry["file"]) as arrays:
             mean, precision = arrays["mean"].astype(np.float64), arrays["precision"].astype(np.float64)
         return cls(mean, precision, float(entry["threshold"]), entry["feature_layer"], float(entry["quantile"]))
+
+
+def _distances(features: np.ndarray, mean: np.ndarray, precision: np.ndarray) -> np.ndarray:
+    """Mahalanobis distance of each row of ``features`` from ``mean`` under ``precision``."""
+    centred = np.asarray(features, dtype=np.float64) - mean
+    return np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", centred, precision, centred), 0.0))
