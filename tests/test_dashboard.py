@@ -101,6 +101,7 @@ def test_opacity_and_colormap_redraw_without_recomputing(app, xray_paths, monkey
     assert app.result.heatmap is heatmap
 
 
+@pytest.mark.tensorflow
 def test_target_and_method_recompute_the_heatmap(app, xray_paths):
     app.load(xray_paths["NORMAL"], "normal.jpeg")
     first = app.result.heatmap
@@ -299,3 +300,46 @@ def test_teaching_reveal_tells_who_was_right(guess, model, truth, says):
     mode.compare(model, 0.8, truth)
     student, verdict = says
     assert f"({student}; {verdict})" in mode.comparison.value
+
+
+def test_teaching_reveal_in_full_and_the_question_goes_away():
+    from rxviz.dashboard.teaching import TeachingMode
+    from rxviz.data import DISPLAY_NAMES
+    from rxviz.domain import DomainWarning
+
+    reveals = []
+    mode = TeachingMode(DISPLAY_NAMES, on_reveal=lambda: reveals.append(1))
+    mode.switch.value = True
+    mode.new_image()
+    assert mode.question.layout.display == "flex" and mode.hiding
+    mode.pick("BACTERIAL")
+    assert mode.question.layout.display == "none" and reveals == [1]
+    mode.compare("VIRAL", 0.734, None)
+    assert mode.comparison.value == ('<div class="rx-note rx-comparison-text">You said <b>Bacterial pneumonia</b>.'
+                                     ' The model says <b>Viral pneumonia</b> (73 %).</div>')
+    warning = DomainWarning("adult", "The patient is an adult & the model saw only children.")
+    mode.compare("VIRAL", 0.5, "VIRAL", [warning])
+    assert mode.comparison.value.endswith(
+        ' (not your answer; the model was right). <br><b class="rx-comparison-warning">But beware:</b>'
+        ' The patient is an adult &amp; the model saw only children.</div>')
+    mode.pick("NORMAL")  # answered already: a second click changes nothing
+    assert mode.guess == "BACTERIAL" and reveals == [1]
+
+
+def test_switching_teaching_mode_off_reveals_only_a_hidden_answer():
+    from rxviz.dashboard.teaching import TeachingMode
+    from rxviz.data import DISPLAY_NAMES
+
+    reveals = []
+    mode = TeachingMode(DISPLAY_NAMES, on_reveal=lambda: reveals.append(1))
+    mode.switch.value = True
+    mode.new_image()
+    mode.pick("NORMAL")
+    mode.switch.value = False  # nothing hidden any more: no second redraw
+    assert reveals == [1]
+    mode.switch.value = True
+    mode.new_image()
+    mode.switch.value = False  # switched off with the answer hidden: shown at once
+    assert reveals == [1, 1] and mode.question.layout.display == "none" and not mode.hiding
+    mode.compare("NORMAL", 0.9, "NORMAL")  # no pick was made: no comparison line
+    assert mode.comparison.value == ""

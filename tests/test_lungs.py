@@ -125,3 +125,117 @@ def test_outline_is_drawn_only_when_asked(classifier, xray_paths):
     assert changed.any()
     edge = result.lung_mask ^ np.roll(result.lung_mask, 1, axis=1)
     assert changed[edge].mean() > 0.9  # the drawn line follows the mask's edge
+
+
+def test_a_freshly_loaded_segmenter_carries_its_cards_settings_and_note(tmp_path, monkeypatch):
+    """Loaded from its card (not the cached one): the ONNX copy, the card's threshold and input
+    size, and the note that model cards and reports quote."""
+    import shutil
+
+    from rxviz.card import ModelFolderError, read_card, write_card_file
+    from rxviz.lungs.segmenter import DEFAULT_LUNG_MODEL_DIR, LungSegmenter, lung_model_dir
+    from rxviz.runtime import OnnxNet
+
+    card = read_card(DEFAULT_LUNG_MODEL_DIR)
+    segmenter = LungSegmenter.load(DEFAULT_LUNG_MODEL_DIR)
+    assert isinstance(segmenter.net, OnnxNet)
+    assert (segmenter.input_size, segmenter.threshold) == (card["input_size"], card["threshold"])
+    dice_figure = card["evaluation"]["headline"]["held-out median Dice"]
+    assert segmenter.note == (f"Lung fields from the segmenter {card['name']} {card['version']}"
+                              f" (models/lungs/MODEL_CARD.md), median Dice {dice_figure:.3f} on held-out hand-drawn masks.")
+    folder = tmp_path / "lungs"
+    shutil.copytree(DEFAULT_LUNG_MODEL_DIR, folder)
+    write_card_file(folder, {**card, "evaluation": {}, "threshold": 0.7})
+    plain = LungSegmenter.load(folder)
+    assert plain.note == f"Lung fields from the segmenter {card['name']} {card['version']} (models/lungs/MODEL_CARD.md)."
+    assert plain.threshold == 0.7
+    with pytest.raises(ModelFolderError) as problem:
+        LungSegmenter.load(tmp_path)
+    assert str(problem.value) == f"no lung segmenter card in {tmp_path}; train one with `rxviz train-lungs`"
+    monkeypatch.setenv("RXVIZ_LUNG_MODEL_DIR", str(folder))
+    assert lung_model_dir() == folder
+    monkeypatch.delenv("RXVIZ_LUNG_MODEL_DIR")
+    assert lung_model_dir() == DEFAULT_LUNG_MODEL_DIR
+    assert LungSegmenter(segmenter.net, 128).threshold == 0.5 and LungSegmenter(segmenter.net, 128).note == ""
+
+
+def test_dice_of_empty_and_partial_masks():
+    from rxviz.lungs.segmenter import dice
+
+    empty = np.zeros((4, 4), bool)
+    assert dice(empty, empty) == 1.0
+    one = empty.copy()
+    one[0, 0] = True
+    assert dice(one, empty) == 0.0 and dice(one, one) == 1.0
+    two = one.copy()
+    two[0, 1] = True
+    assert dice(one, two) == pytest.approx(2 / 3)
+
+
+def _two_fields() -> np.ndarray:
+    """A 60x50 mask: the image-left lung rows 10-39 in columns 5-19, the image-right one rows
+    16-45 (shorter above, longer below) in columns 30-44; the midline between them."""
+    mask = np.zeros((60, 50), bool)
+    mask[10:40, 5:20] = True
+    mask[16:46, 30:45] = True
+    return mask
+
+
+def test_each_lung_is_cut_in_thirds_of_its_own_height():
+    labels = zone_map(_two_fields())
+    assert labels[0:10].max() == 0 and labels[:, 20:30].max() == 0  # outside: 0
+    # patient's right (image left): rows 10-19 upper, 20-29 middle, 30-39 lower
+    assert {int(v) for v in np.unique(labels[10:20, 5:20])} == {1}
+    assert {int(v) for v in np.unique(labels[20:30, 5:20])} == {2}
+    assert {int(v) for v in np.unique(labels[30:40, 5:20])} == {3}
+    # patient's left (image right), its own thirds: rows 16-25, 26-35, 36-45
+    assert {int(v) for v in np.unique(labels[16:26, 30:45])} == {4}
+    assert {int(v) for v in np.unique(labels[26:36, 30:45])} == {5}
+    assert {int(v) for v in np.unique(labels[36:46, 30:45])} == {6}
+    assert zone_map(np.zeros((20, 20), bool)).max() == 0
+
+
+def test_the_midline_is_the_emptiest_column_between_the_lungs():
+    mask = _two_fields()
+    mask[25, 20:30] = True  # a bridge of one row (the heart's edge): still split at the gap's middle
+    labels = zone_map(mask)
+    assert set(np.unique(labels[:, :25])) <= {0, 1, 2, 3} and set(np.unique(labels[:, 25:])) <= {0, 4, 5, 6}
+    one_blob = np.zeros((30, 30), bool)
+    one_blob[5:25, 12:16] = True  # too narrow to have a middle half: split at its centre
+    labels = zone_map(one_blob)
+    assert set(np.unique(labels[:, :14])) <= {0, 1, 2, 3} and set(np.unique(labels[:, 14:])) <= {0, 4, 5, 6}
+    assert labels[5:25, 12:14].min() >= 1 and labels[5:25, 14:16].min() >= 4
+
+
+def test_zone_shares_of_a_known_heatmap():
+    mask = _two_fields()
+    heat = np.zeros(mask.shape)
+    heat[35, 10] = 3.0   # right lower
+    heat[20, 40] = 1.0   # left upper
+    heat[0, 0] = 1.0     # outside
+    shares = lung_zones(heat, mask)
+    assert shares == pytest.approx({OUTSIDE: 0.2, "right upper": 0.0, "right middle": 0.0, "right lower": 0.6,
+                                    "left upper": 0.2, "left middle": 0.0, "left lower": 0.0})
+    assert list(shares) == [OUTSIDE, *ZONES]
+    assert lung_zones(np.zeros(mask.shape), mask) == {}
+
+
+def test_the_heat_sentence_in_full():
+    zones = {OUTSIDE: 0.38, "right upper": 0.05, "right middle": 0.1, "right lower": 0.31,
+             "left upper": 0.06, "left middle": 0.05, "left lower": 0.05}
+    assert describe_heat(0.62, 0.24, zones) == ("62 % of the heat is inside the lungs (the lungs are 24 % of the"
+                                                " image); most of it in the right lower zone (31 %).")
+    # OUTSIDE is never "the zone", even when it holds the most heat
+    assert "left upper zone (6 %)" in describe_heat(0.2, 0.3, {**zones, "right lower": 0.0, "left upper": 0.06,
+                                                                "right middle": 0.01, OUTSIDE: 0.8})
+    missing = "The lungs could not be found on this image, so the heat cannot be placed on them."
+    assert describe_heat(float("nan"), 0.0, zones) == missing and describe_heat(0.5, 0.2, {}) == missing
+
+
+def test_lung_focus_of_empty_maps_and_masks():
+    from rxviz.lungs import lung_focus
+
+    mask = _two_fields()
+    assert np.isnan(lung_focus(np.zeros(mask.shape), mask))
+    assert np.isnan(lung_focus(np.ones(mask.shape), np.zeros(mask.shape, bool)))
+    assert lung_focus(mask.astype(float), mask) == 1.0
