@@ -43,9 +43,10 @@ def _safe_div(a: float, b: float) -> float:
 
 
 def _confidence_bin(confidence: np.ndarray, n_bins: int) -> tuple[np.ndarray, np.ndarray]:
-    """Bin edges and, per image, the index of its equal-width confidence bin."""
+    """Bin edges and, per image, the index of its equal-width confidence bin (the inner edges
+    only: a confidence of exactly 1 falls in the top bin)."""
     edges = np.linspace(0.0, 1.0, n_bins + 1)
-    return edges, np.clip(np.digitize(confidence, edges[1:-1]), 0, n_bins - 1)
+    return edges, np.digitize(confidence, edges[1:-1])
 
 
 def calibration_bins(y_true: np.ndarray, probabilities: np.ndarray, n_bins: int = 10) -> list[dict[str, float]]:

@@ -79,7 +79,4 @@ def png_bytes(rgb_or_gray: np.ndarray, max_side: int | None = None) -> bytes:
         picture = fit_within(picture, max_side)
     if picture.ndim == 3:
         picture = cv2.cvtColor(picture, cv2.COLOR_RGB2BGR)
-    ok, encoded = cv2.imencode(".png", picture)
-    if not ok:
-        raise ValueError("could not encode the image as PNG")
-    return encoded.tobytes()
+    return cv2.imencode(".png", picture)[1].tobytes()

@@ -62,3 +62,16 @@ def browser():
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
         yield browser
         browser.close()
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under mutmut (scripts/mutation.sh), run a mutant's tests fastest first, so that a mutant
+    some quick test catches costs that test alone rather than every slow one before it."""
+    if "__mutmut_" not in os.environ.get("MUTANT_UNDER_TEST", ""):
+        return
+    stats = Path("mutmut-stats.json")  # mutmut runs the tests from mutants/, where it keeps them
+    if stats.is_file():
+        import json
+
+        durations = json.loads(stats.read_text())["duration_by_test"]
+        items.sort(key=lambda item: durations.get(item.nodeid, 0.0))

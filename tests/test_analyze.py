@@ -62,6 +62,7 @@ def test_target_by_name_or_index_and_unknown_target(classifier, xray_paths):
         classifier.analyze(xray_paths["NORMAL"], target="COVID")
 
 
+@pytest.mark.tensorflow
 @pytest.mark.parametrize("method", rxviz.methods())
 def test_every_registered_method_gives_a_valid_map(classifier, xray_paths, method):
     result = classifier.analyze(xray_paths["BACTERIAL"], method=method)

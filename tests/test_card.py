@@ -95,3 +95,14 @@ def test_a_card_written_is_read_back_at_once(tmp_path):
     assert markdown.read_text() == f"# {data['name']} next hi\n"
     assert read_card(tmp_path) == {**data, "version": "next", "note": "hi"}
     forget_cards()
+
+
+def test_the_trust_verdict_in_words(tmp_path):
+    data = read_card(DEFAULT_MODEL_DIR)
+    data["explanation_checks"] = {"methods": {
+        "a": {"passes": {"deletion_beats_random": False, "insertion_beats_random": True, "sanity_check": False}},
+        "b": {"passes": {"deletion_beats_random": True, "insertion_beats_random": True, "sanity_check": True}}}}
+    card = ModelCard.from_dict(data, tmp_path)
+    assert card.trust_verdict("a") == "failed the deletion test and the weight-randomisation sanity check"
+    assert card.trust_verdict("b") == "passed every check" and card.failed_checks("b") == []
+    assert card.trust_verdict("c") is None and card.failed_checks("c") is None

@@ -148,6 +148,7 @@ def _linked_report(app) -> bytes:
     return base64.b64decode(app.report_link.value.split("base64,")[1].split('"')[0])
 
 
+@pytest.mark.slow
 def test_report_is_one_click_and_always_matches_the_view(app, xray_paths):
     app.load(xray_paths["BACTERIAL"], "chest.jpeg")
     data = app.make_report()
@@ -165,6 +166,7 @@ def _report_colours(png: bytes) -> int:
     return len(np.unique(np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).reshape(-1, 3), axis=0))
 
 
+@pytest.mark.slow
 def test_report_in_an_event_loop_is_rebuilt_once_the_view_settles(app, xray_paths):
     """In the kernel, the report is rebuilt REPORT_DELAY_S after the last change, not at each."""
     import asyncio
@@ -324,6 +326,10 @@ def test_teaching_reveal_in_full_and_the_question_goes_away():
         ' The patient is an adult &amp; the model saw only children.</div>')
     mode.pick("NORMAL")  # answered already: a second click changes nothing
     assert mode.guess == "BACTERIAL" and reveals == [1]
+    mode.new_image()
+    assert mode.question.layout.display == "flex"
+    mode.clear()  # no image any more: no question either
+    assert mode.question.layout.display == "none" and mode.comparison.value == "" and not mode.hiding
 
 
 def test_switching_teaching_mode_off_reveals_only_a_hidden_answer():
@@ -343,3 +349,26 @@ def test_switching_teaching_mode_off_reveals_only_a_hidden_answer():
     assert reveals == [1, 1] and mode.question.layout.display == "none" and not mode.hiding
     mode.compare("NORMAL", 0.9, "NORMAL")  # no pick was made: no comparison line
     assert mode.comparison.value == ""
+
+
+def test_teaching_controls_as_the_class_sees_them():
+    from rxviz.dashboard.teaching import TeachingMode
+    from rxviz.data import DISPLAY_NAMES
+
+    reveals = []
+    mode = TeachingMode(DISPLAY_NAMES, on_reveal=lambda: reveals.append(1))
+    switch = mode.switch
+    assert (switch.value, switch.description, switch.indent, switch.layout.width) == (False, "Teaching mode", False, "auto")
+    assert switch.tooltip == "Hide the model's answer, heatmap and label until a class is picked"
+    assert "rx-teaching" in switch._dom_classes
+    question, row = mode.question.children
+    assert question.value == '<div class="rx-question"><b>Your answer first:</b> what does this radiograph show?</div>'
+    assert list(row.children) == mode.buttons and row.layout.flex_flow == "row wrap" and row.layout.grid_gap == "0.4em"
+    assert mode.question.layout.display == "none"
+    assert [(b.description, b.tooltip, b.layout.width) for b in mode.buttons] == [
+        (name, f"My answer: {name}", "auto") for name in DISPLAY_NAMES.values()]
+    assert [b._dom_classes[-1] for b in mode.buttons] == [f"rx-guess-{c.lower()}" for c in DISPLAY_NAMES]
+    assert list(mode.widget.children) == [mode.switch, mode.question, mode.comparison]
+    mode.pick("NORMAL")  # before any image: nothing is hidden, nothing to reveal or compare
+    mode.compare("NORMAL", 0.9, "NORMAL")
+    assert reveals == [] and mode.comparison.value == "" and mode.guess is None

@@ -193,6 +193,7 @@ def own_kind(classifier, test_samples):
     return kept[:30]
 
 
+@pytest.mark.slow
 def test_a_kermany_radiograph_resaved_at_1024x800_as_png_is_not_flagged(classifier, own_kind):
     flagged = 0
     for image in own_kind:
@@ -204,6 +205,7 @@ def test_a_kermany_radiograph_resaved_at_1024x800_as_png_is_not_flagged(classifi
     assert flagged <= 1
 
 
+@pytest.mark.slow
 def test_benign_variants_are_rarely_flagged(classifier, own_kind):
     counts: dict[str, int] = {}
     for image in own_kind[:15]:

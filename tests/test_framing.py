@@ -78,6 +78,7 @@ def test_images(test_samples):
     return [load_image(test_samples[i].path) for i in chosen]
 
 
+@pytest.mark.slow
 def test_labels_survive_a_change_of_framing(classifier, test_images):
     """100 test images, as they are, cut by 10 % at top and bottom, and padded by 6 %."""
     flips = framing_flips(lambda images: classifier.probabilities(images).argmax(axis=1), test_images)

@@ -108,6 +108,7 @@ def _png(array: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
+@pytest.mark.slow
 def test_malformed_corpus_through_the_command_line(seeds, tmp_path):
     corpus = malformed_corpus(seeds)
     assert len(corpus) >= 30

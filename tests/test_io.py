@@ -171,6 +171,8 @@ def test_array_values_are_kept_in_range_and_stretched_outside_it():
     assert load_image(inside.astype(np.float64)).dtype == np.float32
     hounsfield = np.tile(np.linspace(2.0, 4.0, 64), (48, 1))
     assert load_image(hounsfield) == pytest.approx(np.tile(np.linspace(0.0, 1.0, 64), (48, 1)), abs=1e-6)
+    above_one = np.tile(np.linspace(0.0, 1.5, 64), (48, 1))  # out of range, if only a little: stretched
+    assert load_image(above_one)[0, -1] == pytest.approx(1.0) and load_image(above_one)[0, 32] < 0.51
     negative = np.tile(np.linspace(-1.0, 0.5, 64), (48, 1))
     assert load_image(negative)[0, [0, -1]] == pytest.approx([0.0, 1.0])
     flat = np.full((48, 64), 7.0)
@@ -178,3 +180,17 @@ def test_array_values_are_kept_in_range_and_stretched_outside_it():
     with pytest.raises(InputError) as problem:
         load_image(np.full((48, 64), np.nan))
     assert str(problem.value) == "the image holds NaN or infinite values"
+
+
+def test_a_file_over_the_size_limit_is_refused_by_its_size_in_mb(tmp_path):
+    from rxviz.io import load_radiograph
+
+    path = tmp_path / "big.png"
+    path.write_bytes(b"\0" * (3 * 2**20 + 2**19))  # 3.5 MB
+    with pytest.raises(InputError) as problem:
+        load_radiograph(path, max_bytes=2 * 2**20)
+    assert str(problem.value) == "big.png is 3.5 MB; the limit is 2 MB"
+    exact = tmp_path / "exact.png"
+    exact.write_bytes(b"\0" * 2**20)
+    with pytest.raises(InputError, match="not an image file"):  # at the limit: read, then judged by its content
+        load_radiograph(exact, max_bytes=2**20)

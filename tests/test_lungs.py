@@ -145,7 +145,7 @@ def test_a_freshly_loaded_segmenter_carries_its_cards_settings_and_note(tmp_path
                               f" (models/lungs/MODEL_CARD.md), median Dice {dice_figure:.3f} on held-out hand-drawn masks.")
     folder = tmp_path / "lungs"
     shutil.copytree(DEFAULT_LUNG_MODEL_DIR, folder)
-    write_card_file(folder, {**card, "evaluation": {}, "threshold": 0.7})
+    write_card_file(folder, {**{k: v for k, v in card.items() if k != "evaluation"}, "threshold": 0.7})
     plain = LungSegmenter.load(folder)
     assert plain.note == f"Lung fields from the segmenter {card['name']} {card['version']} (models/lungs/MODEL_CARD.md)."
     assert plain.threshold == 0.7
@@ -236,6 +236,47 @@ def test_lung_focus_of_empty_maps_and_masks():
     from rxviz.lungs import lung_focus
 
     mask = _two_fields()
-    assert np.isnan(lung_focus(np.zeros(mask.shape), mask))
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no 0/0 warning on the way to NaN
+        assert np.isnan(lung_focus(np.zeros(mask.shape), mask))
+    faint = mask * 0.001
+    faint[0, 0] = 0.001
+    assert 0.99 < lung_focus(faint, mask) < 1.0  # a faint map is still placed
     assert np.isnan(lung_focus(np.ones(mask.shape), np.zeros(mask.shape, bool)))
     assert lung_focus(mask.astype(float), mask) == 1.0
+
+
+def test_thirds_follow_a_lung_whose_height_does_not_divide_by_three():
+    mask = np.zeros((80, 40), bool)  # taller than wide, lungs down to the last rows
+    mask[49:80, 0:15] = True   # 31 rows from the first column: thirds of 11, 10 and 10 rows
+    mask[60:80, 25:40] = True  # 20 rows: 7, 7 and 6
+    labels = zone_map(mask)
+    assert [int(labels[r, 0]) for r in (49, 59, 60, 69, 70, 79)] == [1, 1, 2, 2, 3, 3]
+    assert [int(labels[r, 39]) for r in (60, 66, 67, 73, 74, 79)] == [4, 4, 5, 5, 6, 6]
+
+
+def test_touching_lungs_are_split_at_the_narrowest_column_of_the_middle_half():
+    mask = np.zeros((30, 60), bool)
+    mask[5:25, 10:50] = True  # one field, columns 10-49: the middle half is columns 20-39
+    for column, rows in ((19, 2), (22, 5), (40, 1)):  # narrow columns: only 22 is in the middle half
+        mask[5 + rows:25, column] = False
+    labels = zone_map(mask)
+    assert labels[5:25, 10:22].max() <= 3 and labels[5:7, 22].min() >= 4  # split at column 22
+    assert labels[10, 30] >= 4 and labels[10, 45] >= 4
+
+
+def test_a_sliver_whose_first_column_is_emptiest_is_all_one_lung():
+    mask = np.zeros((20, 10), bool)
+    mask[10, 3] = True
+    mask[5:15, 4:6] = True  # three columns wide: the emptiest, first, becomes the midline
+    labels = zone_map(mask)
+    assert labels[mask].min() >= 4 and set(np.unique(labels[mask])) == {4, 5, 6}
+
+
+def test_a_faint_heatmap_still_has_zones():
+    mask = _two_fields()
+    heat = np.zeros(mask.shape)
+    heat[35, 10], heat[20, 40] = 0.3, 0.1  # a total below 1
+    assert lung_zones(heat, mask)["right lower"] == pytest.approx(0.75)

@@ -92,7 +92,11 @@ def test_roc_auc_with_unequal_classes_and_one_class_only():
     assert roc_auc([0, 0, 0, 1, 1], [0.1, 0.2, 0.7, 0.9, 0.6]) == pytest.approx(5 / 6)
     assert roc_auc([0, 0, 1], [0.1, 0.2, 0.9]) == 1.0  # a single positive still ranks
     assert roc_auc([0, 1, 1], [0.5, 0.1, 0.9]) == 0.5
-    assert np.isnan(roc_auc([1, 1], [0.2, 0.9])) and np.isnan(roc_auc([0, 0], [0.2, 0.9]))
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # one class only: NaN, said plainly, not a 0/0 warning
+        assert np.isnan(roc_auc([1, 1], [0.2, 0.9])) and np.isnan(roc_auc([0, 0], [0.2, 0.9]))
 
 
 def test_ties_share_their_mean_rank():
@@ -121,6 +125,11 @@ def test_per_class_figures_by_hand():
     assert viral == pytest.approx({"support": 1, "sensitivity": 1.0, "specificity": 1.0, "precision": 1.0, "f1": 1.0})
     assert r["macro_f1"] == pytest.approx((2 / 3 + 0.5 + 1.0) / 3)
     assert r["accuracy"] == pytest.approx(4 / 6) and r["n_images"] == 6
+    from rxviz.metrics import calibration_bins, expected_calibration_error
+
+    y, p, _ = _three_class_example()
+    assert r["calibration"] == calibration_bins(np.array(y), p)
+    assert r["ece"] == expected_calibration_error(r["calibration"]) and r["ece"] > 0
 
 
 def test_f1_is_the_harmonic_mean_of_precision_and_recall():
@@ -144,6 +153,11 @@ def test_binary_figures_count_either_pneumonia_as_positive():
     b = classification_report(y, p, ("NORMAL", "BACTERIAL", "VIRAL"))["binary"]
     assert (b["sensitivity"], b["specificity"], b["accuracy"]) == (1.0, 0.5, 0.75)
     assert b["roc_auc"] == pytest.approx(1.0)  # P(pneumonia) = 1 - P(NORMAL) still ranks them all
+    # three normals (one called pneumonia), one pneumonia (missed)
+    y = [0, 0, 0, 1]
+    p = np.array([[0.9, 0.1, 0.0], [0.8, 0.2, 0.0], [0.3, 0.7, 0.0], [0.6, 0.4, 0.0]])
+    b = classification_report(y, p, ("NORMAL", "BACTERIAL", "VIRAL"))["binary"]
+    assert (b["sensitivity"], b["specificity"], b["accuracy"]) == (0.0, pytest.approx(2 / 3), 0.5)
 
 
 def test_a_class_never_predicted_gives_nan_precision_without_a_warning():

@@ -63,8 +63,10 @@ def test_pictures_are_shrunk_to_fit_and_never_enlarged():
     assert fit_within(picture, 200).shape == (133, 200)
     assert fit_within(picture, 300) is picture and fit_within(picture, 1000) is picture
     assert fit_within(np.zeros((2, 1000), np.uint8), 10).shape == (1, 10)  # never a zero-pixel side
-    stripes = np.tile(np.array([0, 255], np.uint8), (4, 2))  # 4x4 alternating columns
-    assert (fit_within(stripes, 2) == 128).all()  # averaged (area), not sampled
+    assert fit_within(np.zeros((1000, 2), np.uint8), 10).shape == (10, 1)
+    assert fit_within(np.zeros((200, 300, 3), np.uint8), 150).shape == (100, 150, 3)
+    stripes = np.tile(np.array([0, 255, 0, 255, 0, 255], np.uint8), (6, 1))  # 6x6 alternating columns
+    assert fit_within(stripes, 2)[0].tolist() == [85, 170]  # each output pixel averages three (area)
 
 
 def test_colours_blends_and_their_messages():
@@ -102,9 +104,12 @@ def test_lung_outline_is_white_on_a_dark_halo_about_a_300th_of_the_side():
     row = out[450, :, 0]
     white = np.flatnonzero(row == 255)
     assert len(white) and white.min() >= 296 and white.max() <= 603
-    assert (row[white.min() - 2] < 128)  # the halo just outside the white line
+    assert (row[white.min() - 2] < 128)  # the halo just outside the white line ...
+    assert (row[:white.min() - 4] == 128).all() and (row[white.max() + 5:] == 128).all()  # ... and no wider
     assert np.array_equal(out, draw_outline(picture, mask, thickness=3))  # 900 / 300
     assert not np.array_equal(out, draw_outline(picture, mask, thickness=2))
+    half, half_mask = picture[:450, :450], mask[150:600, 150:600]  # 450 / 300 = 1.5: rounds to 2
+    assert np.array_equal(draw_outline(half, half_mask), draw_outline(half, half_mask, thickness=2))
     small, small_mask = picture[:300, :300], mask[150:450, 150:450]
     assert np.array_equal(draw_outline(small, small_mask), draw_outline(small, small_mask, thickness=1))
     assert not np.array_equal(draw_outline(small, small_mask), draw_outline(small, small_mask, thickness=2))
@@ -122,6 +127,7 @@ def test_png_bytes_keep_the_picture():
     decoded = cv2.imdecode(np.frombuffer(png_bytes(gray), np.uint8), cv2.IMREAD_UNCHANGED)
     assert decoded.shape == (32, 64) and decoded[0, 0] == 0 and decoded[0, -1] == 255
     assert cv2.imdecode(np.frombuffer(png_bytes(np.full((4, 4), 2.0)), np.uint8), cv2.IMREAD_UNCHANGED).max() == 255
+    assert cv2.imdecode(np.frombuffer(png_bytes(np.full((4, 4), -0.5)), np.uint8), cv2.IMREAD_UNCHANGED).max() == 0
     red = np.zeros((40, 80, 3), np.uint8)
     red[..., 0] = 255
     decoded = cv2.imdecode(np.frombuffer(png_bytes(red, max_side=20), np.uint8), cv2.IMREAD_COLOR)

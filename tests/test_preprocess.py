@@ -58,5 +58,6 @@ def test_a_map_over_the_input_goes_back_over_its_box_only():
     assert whole.shape == (30, 40) and (whole == 1.0).all()
     placed = from_model_input(values * 2, (30, 40), box=(5, 15, 10, 30))
     assert (placed[5:15, 10:30] == 1.0).all() and placed.sum() == 10 * 20  # clipped to 1, zero outside
+    assert (from_model_input(-values, (30, 40)) == 0.0).all()  # a negative map is clipped to 0, too
     gradient = from_model_input(np.tile(np.linspace(0, 1, 8, dtype=np.float32), (8, 1)), (10, 80))
     assert gradient[0, 0] == 0.0 and gradient[0, -1] == 1.0 and np.all(np.diff(gradient[0]) >= 0)

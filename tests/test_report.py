@@ -148,6 +148,14 @@ def test_long_names_are_cut_in_the_middle():
 def test_the_png_is_the_figure(classifier, result):
     data = report_png(result, classifier.card, when=WHEN)
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert data == report_png(result, classifier.card, when=WHEN, outline=True, alpha=0.4, source="")  # the defaults
+    import io
+
+    buffer = io.BytesIO()
+    report_figure(result, classifier.card, when=WHEN).savefig(buffer, format="png")
+    assert data == buffer.getvalue()  # the figure as it is, at the time given
+    assert report_png(result, classifier.card, when=WHEN, source="a.png") != data
+    assert data != report_png(result, classifier.card, when=WHEN, outline=False)
     import cv2
 
     assert cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR).shape == (924, 1430, 3)

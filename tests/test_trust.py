@@ -32,6 +32,7 @@ def test_similarity_measures_know_equal_opposite_and_flat_maps():
     assert passes(FAIL_SPEARMAN - 0.01) and not passes(FAIL_SPEARMAN)
 
 
+@pytest.mark.tensorflow
 def test_randomising_weights_changes_the_model_but_not_the_original(classifier, bacterial):
     _, batch, _ = bacterial
     model = classifier.model
@@ -51,6 +52,7 @@ FAITHFUL_MARGIN = 0.03
 CAM_METHODS = [m for m in explain_module.METHODS if m != "smoothgrad"]
 
 
+@pytest.mark.tensorflow
 @pytest.mark.parametrize("method", list(explain_module.METHODS))
 def test_every_method_passes_the_sanity_check(classifier, bacterial, method):
     _, batch, predicted = bacterial
@@ -60,6 +62,7 @@ def test_every_method_passes_the_sanity_check(classifier, bacterial, method):
     assert steps[-1].spearman < FAIL_SPEARMAN
 
 
+@pytest.mark.tensorflow
 def test_a_method_blind_to_the_weights_fails_the_sanity_check(classifier, bacterial, monkeypatch):
     """An 'explanation' that only looks at the image (here: its brightness) ignores the model,
     so randomising the model leaves it unchanged: the check must catch that."""
@@ -88,6 +91,7 @@ def pneumonia_images(classifier, test_samples):
     return out
 
 
+@pytest.mark.tensorflow
 @pytest.mark.parametrize("method", CAM_METHODS)
 def test_every_cam_method_beats_a_random_pixel_order(classifier, pneumonia_images, method):
     """Deleting (revealing) the most salient pixels first must lower (raise) the score faster than
@@ -136,6 +140,7 @@ def test_method_scores_summarise_over_defined_values():
     assert summary["mean"] == pytest.approx(0.3) and summary["std"] == pytest.approx(0.1) and summary["n"] == 2
 
 
+@pytest.mark.tensorflow
 def test_gradcam_fast_path_equals_the_gradient_computation(classifier, test_samples):
     """On this network Grad-CAM is computed in the forward pass (CAM); it must match
     tf-keras-vis's gradient-based Grad-CAM on real radiographs of every class."""
@@ -151,6 +156,7 @@ def test_gradcam_fast_path_equals_the_gradient_computation(classifier, test_samp
             assert np.abs(fast - library).max() < 0.02
 
 
+@pytest.mark.tensorflow
 def test_methods_said_to_draw_the_same_map_do(classifier, test_samples):
     """The dashboard tells users that these methods coincide on this model: it must stay true."""
     model, layer = classifier.model, classifier.card.cam_layer

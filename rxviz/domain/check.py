@@ -144,7 +144,8 @@ class DomainCheck:
         if not entry:
             return cls(ood)
         frontal = OODDetector.load(directory, entry["frontal"])
-        net = load_net(directory, entry.get("runtime"), lambda: _keras_domain_net(directory, entry))
+        keras_net = lambda: _keras_domain_net(directory, entry)  # noqa: E731  # pragma: no mutate (TensorFlow only)
+        net = load_net(directory, entry.get("runtime"), keras_net)
         return cls(ood, frontal, net, int(entry["input_size"]), float(entry["threshold"]))
 
     def domain_scores(self, images: list[np.ndarray]) -> np.ndarray:
@@ -173,7 +174,7 @@ class DomainCheck:
         return DomainReading(tuple(found[code] for code in ORDER if code in found), scores)
 
 
-def domain_model(model: "keras.Model") -> "keras.Model":
+def domain_model(model: "keras.Model") -> "keras.Model":  # pragma: no mutate block (TensorFlow only)
     """The trained domain network (softmax over training hospital, other hospital) with one named
     output, :data:`DOMAIN_OUTPUT`: the log-odds of another hospital. ``rxviz fit-domain`` exports it."""
     import keras
@@ -185,7 +186,7 @@ def domain_model(model: "keras.Model") -> "keras.Model":
     return with_named_outputs(model, {DOMAIN_OUTPUT: logit}, "rxviz_domain")
 
 
-def _keras_domain_net(directory: Path, entry: dict[str, Any]) -> Net:
+def _keras_domain_net(directory: Path, entry: dict[str, Any]) -> Net:  # pragma: no mutate block (TensorFlow only)
     from ..model import KerasNet, load_model
 
     return KerasNet(domain_model(load_model(Path(directory) / entry["model_file"])))

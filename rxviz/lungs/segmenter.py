@@ -48,7 +48,7 @@ class LungSegmenter:
         if held_out:
             note += f", median Dice {held_out:.3f} on held-out hand-drawn masks"
 
-        def keras_net() -> Net:
+        def keras_net() -> Net:  # pragma: no mutate block (TensorFlow only)
             from ..model import load_model
 
             return keras_segmenter(load_model(Path(directory) / card["model_file"]))
@@ -70,14 +70,14 @@ class LungSegmenter:
         return clean_mask(probability > self.threshold)
 
 
-def segmenter_model(model: "keras.Model") -> "keras.Model":
+def segmenter_model(model: "keras.Model") -> "keras.Model":  # pragma: no mutate block (TensorFlow only)
     """The Keras segmenter with its output named :data:`LUNG_OUTPUT`, as ``rxviz export`` writes it."""
     from ..model import with_named_outputs
 
     return with_named_outputs(model, {LUNG_OUTPUT: model.outputs[0]}, f"{model.name}_named")
 
 
-def keras_segmenter(model: "keras.Model") -> Net:
+def keras_segmenter(model: "keras.Model") -> Net:  # pragma: no mutate block (TensorFlow only)
     """A Keras segmenter as a :class:`rxviz.runtime.Net`."""
     from ..model import KerasNet
 

@@ -38,18 +38,17 @@ def zone_map(mask: np.ndarray) -> np.ndarray:
         if rows.size == 0:
             continue
         top, height = rows[0], rows[-1] + 1 - rows[0]
-        row_zone = 1 + 3 * side + np.clip((np.arange(mask.shape[0]) - top) * 3 // height, 0, 2)
+        row_zone = 1 + 3 * side + (np.arange(mask.shape[0]) - top) * 3 // height  # 0-2 on the lung's rows
         labels[part] = row_zone[np.nonzero(part)[0]]
     return labels
 
 
 def _midline(mask: np.ndarray, columns: np.ndarray) -> int:
-    """The column between the lungs: the emptiest column of the mask's middle half."""
+    """The column between the lungs: the emptiest column of the mask's middle half (never empty:
+    it is at least half the lungs' width)."""
     left, right = columns[0], columns[-1] + 1
     quarter = (right - left) // 4
     middle = mask[:, left + quarter:right - quarter].sum(axis=0)
-    if middle.size == 0:
-        return (left + right) // 2
     emptiest = np.flatnonzero(middle == middle.min())
     return int(left + quarter + emptiest[len(emptiest) // 2])
 
