@@ -19,7 +19,6 @@ otherwise, 2 when there is no finished run to read.
 from __future__ import annotations
 
 import argparse
-import difflib
 import sys
 import tomllib
 from collections import defaultdict
