@@ -267,3 +267,32 @@ def test_report_carries_every_warning(classifier, normal_pixels):
     heat = next(text for text, kind in paragraphs if kind == "heat")
     assert "white line" not in heat and "no lung fields" in " ".join(heat.split())
     assert report_png(result, classifier.card, source="case.dcm")[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_each_pixel_check_flags_only_above_its_threshold_and_the_header_says_it_first():
+    from rxviz.domain.check import PIXEL_SENTENCES
+
+    class Net:
+        def __init__(self, logit):
+            self.logit, self.seen = logit, []
+
+        def __call__(self, batch):
+            self.seen.append(batch.shape)
+            return {"other_hospital": np.full((len(batch), 1), self.logit, np.float32)}
+
+    image, probability = np.random.default_rng(1).random((100, 80)).astype(np.float32), np.zeros((128, 128))
+    net = Net(2.0)
+    check = DomainCheck(_Fixed(1.0), _Fixed(1.0), net, net_input=48, threshold=2.0)  # every score at its threshold
+    reading = check.read(image, ImageFacts(), probability, np.zeros(4))
+    assert reading.warnings == () and net.seen == [(1, 48, 48, 1)]
+    assert reading.scores == {"not_a_radiograph": (1.0, 1.0), "lateral": (1.0, 1.0), "unfamiliar": (2.0, 2.0)}
+    net.logit = 2.5
+    reading = DomainCheck(_Fixed(0.5), _Fixed(1.5), net, 48, 2.0).read(image, ImageFacts(view="LL", age_years=30.0),
+                                                                      probability, np.zeros(4))
+    assert [w.code for w in reading.warnings] == ["lateral", "adult", "unfamiliar"]
+    lateral = reading.warnings[0].sentence
+    assert lateral.startswith("The DICOM header gives the view as LL")  # the header's reason, not the pixels'
+    assert reading.warnings[2].sentence == PIXEL_SENTENCES["unfamiliar"]
+    assert list(check.domain_scores([image, image])) == [2.5, 2.5]
+    no_pooled = DomainCheck(_Fixed(9.0)).read(image, ImageFacts(), probability, None)
+    assert no_pooled.warnings == () and no_pooled.scores == {}  # a model without pooled features: no such check

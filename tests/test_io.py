@@ -194,3 +194,64 @@ def test_a_file_over_the_size_limit_is_refused_by_its_size_in_mb(tmp_path):
     exact.write_bytes(b"\0" * 2**20)
     with pytest.raises(InputError, match="not an image file"):  # at the limit: read, then judged by its content
         load_radiograph(exact, max_bytes=2**20)
+
+
+def test_the_default_limits_and_every_refusal_message(monkeypatch):
+    from rxviz.io import MAX_BYTES, MIN_SIDE, limits
+
+    monkeypatch.delenv("RXVIZ_MAX_UPLOAD_MB", raising=False)
+    monkeypatch.delenv("RXVIZ_MAX_MEGAPIXELS", raising=False)
+    assert limits() == (MAX_BYTES, MAX_PIXELS)
+    monkeypatch.setenv("RXVIZ_MAX_UPLOAD_MB", "1.5")
+    monkeypatch.setenv("RXVIZ_MAX_MEGAPIXELS", "2.5")
+    assert limits() == (int(1.5 * 2**20), 2_500_000)
+    messages = {}
+    for name, source, options in [
+        ("empty", b"", {}), ("type", 42, {}), ("bytes", b"x" * 3000, {"max_bytes": 2048}),
+        ("pixels", np.zeros((100, 200), np.float32), {"max_pixels": 10_000}),
+        ("small", np.zeros((20, 64), np.float32), {}), ("garbage", b"not an image at all", {}),
+    ]:
+        with pytest.raises(InputError) as problem:
+            load_image(source, **options)
+        messages[name] = str(problem.value)
+    assert messages == {
+        "empty": "the file is empty (0 bytes)",
+        "type": "cannot read an image from a int",
+        "bytes": "the file is 0.0 MB; the limit is 0.00195312 MB",
+        "pixels": "the image is 200x100 pixels (0 MP); the limit is 0.01 MP",
+        "small": f"the image is only 64x20 pixels; at least {MIN_SIDE} per side is needed",
+        "garbage": "this is not an image file rxviz can read (JPEG, PNG, TIFF, BMP or DICOM)",
+    }
+    assert load_image(np.zeros((MIN_SIDE, MIN_SIDE), np.float32)).shape == (MIN_SIDE, MIN_SIDE)
+    assert load_image(np.zeros((100, 100), np.float32), max_pixels=10_000).shape == (100, 100)  # at the limit
+
+
+def test_bytes_memoryviews_and_paths_read_alike(tmp_path, xray_paths):
+    path = xray_paths["NORMAL"]
+    data = path.read_bytes()
+    from_path = load_image(path)
+    assert np.array_equal(load_image(str(path)), from_path)
+    assert np.array_equal(load_image(data), from_path) and np.array_equal(load_image(bytearray(data)), from_path)
+    assert np.array_equal(load_image(memoryview(data)), from_path)
+    with pytest.raises(InputError) as problem:
+        load_image(tmp_path / "missing.png")
+    assert str(problem.value) == f"no such file: {tmp_path / 'missing.png'}"
+
+
+def test_sixteen_bit_and_palette_and_grey_alpha_pictures():
+    ramp16 = (np.tile(np.linspace(0, 65535, 64), (40, 1))).astype(np.uint16)
+    buffer = io.BytesIO()
+    Image.fromarray(ramp16).save(buffer, format="PNG")
+    image = load_image(buffer.getvalue())
+    assert image[0, 0] == 0.0 and image[0, -1] == 1.0 and image.dtype == np.float32
+    buffer = io.BytesIO()  # a 32-bit "I" TIFF holding 16-bit values up to half the range: scaled, not stretched
+    Image.fromarray((ramp16 // 2).astype(np.int32)).save(buffer, format="TIFF")
+    assert load_image(buffer.getvalue())[0, -1] == pytest.approx(0.5, abs=1e-4)
+    palette = Image.fromarray(np.tile(np.arange(0, 256, 4, dtype=np.uint8), (40, 1))).convert("P")
+    buffer = io.BytesIO()
+    palette.save(buffer, format="PNG")
+    assert load_image(buffer.getvalue())[0, -1] == pytest.approx(252 / 255, abs=1 / 255)
+    grey_alpha = Image.fromarray(np.stack([np.full((40, 64), 200, np.uint8), np.full((40, 64), 128, np.uint8)], -1), "LA")
+    buffer = io.BytesIO()
+    grey_alpha.save(buffer, format="PNG")
+    assert load_image(buffer.getvalue()) == pytest.approx(np.full((40, 64), 200 * 128 / 255 / 255), abs=2 / 255)

@@ -280,3 +280,44 @@ def test_a_faint_heatmap_still_has_zones():
     heat = np.zeros(mask.shape)
     heat[35, 10], heat[20, 40] = 0.3, 0.1  # a total below 1
     assert lung_zones(heat, mask)["right lower"] == pytest.approx(0.75)
+
+
+def test_mask_cleaning_keeps_the_lungs_drops_specks_and_fills_holes():
+    from rxviz.lungs.segmenter import clean_mask
+
+    mask = np.zeros((100, 100), bool)
+    mask[10:60, 10:40] = True      # 1500 px
+    mask[10:50, 60:90] = True      # 1200 px: a lung too
+    mask[20:25, 20:25] = False     # a hole: filled
+    mask[80:84, 80:84] = True      # 16 px, under a tenth of the largest: dropped
+    mask[70:83, 10:25] = True      # 195 px, above a tenth (150): kept
+    mask[95, 0] = True             # a corner pixel touching nothing: dropped
+    cleaned = clean_mask(mask)
+    assert cleaned.dtype == bool and cleaned[20:25, 20:25].all()
+    assert not cleaned[80:84, 80:84].any() and not cleaned[95, 0]
+    assert cleaned[10:60, 10:40].all() and cleaned[10:50, 60:90].all() and cleaned[70:83, 10:25].all()
+    assert cleaned.sum() == 1500 + 1200 + 195
+    tail = np.zeros((30, 30), bool)
+    tail[0:10, 0:10] = True
+    tail[[10, 11, 12], [10, 11, 12]] = True  # pixels touching the lung at a corner are part of it
+    assert clean_mask(tail)[[10, 11, 12], [10, 11, 12]].all()
+    empty = np.zeros((10, 10), bool)
+    assert not clean_mask(empty).any()
+
+
+def test_the_mask_follows_the_probability_at_the_images_own_size():
+    from rxviz.lungs.segmenter import LungSegmenter
+
+    class Fixed:
+        def __call__(self, batch):
+            probability = np.zeros((1, 8, 8, 1), np.float32)
+            probability[0, 2:6, 1:4, 0] = 0.6  # over the threshold
+            probability[0, 2:6, 5:7, 0] = 0.4  # under it
+            return {"lungs": probability}
+
+    segmenter = LungSegmenter(Fixed(), 8, threshold=0.5)
+    mask = segmenter.mask(np.zeros((80, 160), np.float32))
+    assert mask.shape == (80, 160) and mask[40, 50] and not mask[40, 120] and not mask[5, 50]
+    assert segmenter.probabilities(np.zeros((80, 160), np.float32)).shape == (8, 8)
+    strict = LungSegmenter(Fixed(), 8, threshold=0.7)
+    assert not strict.mask(np.zeros((80, 160), np.float32)).any()

@@ -256,3 +256,16 @@ def test_targets_are_met_at_their_threshold_from_the_right_side():
     assert targets_met({"auc": 0.9, "ece": 0.05}, targets) == {"auc": True, "ece": True}
     assert targets_met({"auc": 0.89, "ece": 0.051}, targets) == {"auc": False, "ece": False}
     assert targets_met({"auc": 0.95, "ece": 0.01}, targets) == {"auc": True, "ece": True}
+
+
+def test_temperature_scaling_by_hand():
+    from rxviz.metrics import with_temperature
+
+    softened = with_temperature(np.array([[0.8, 0.2], [0.5, 0.5]]), 2.0)  # p ** (1 / T), renormalised
+    assert softened == pytest.approx(np.array([[np.sqrt(0.8), np.sqrt(0.2)] / (np.sqrt(0.8) + np.sqrt(0.2)),
+                                               [0.5, 0.5]]))
+    sharpened = with_temperature(np.array([0.6, 0.3, 0.1]), 0.5)  # one image, no batch axis
+    assert sharpened == pytest.approx(np.array([0.36, 0.09, 0.01]) / 0.46)
+    certain = with_temperature(np.array([[1.0, 0.0]]), 2.0)  # zero stays near zero, no NaN
+    assert certain[0, 1] == pytest.approx(1e-6, rel=1e-3) and np.isfinite(certain).all()
+    assert with_temperature(np.array([[0.9, 0.1]], np.float32), 1.5).dtype == np.float64

@@ -122,7 +122,9 @@ def test_the_footer_says_the_warnings_and_where_the_heat_is(classifier, result):
     heat = " ".join(next(text for text, kind in paragraphs if kind == "heat").split())
     assert heat == " ".join(f"{result.heat_summary} {zone_line(result.lung_zones)} (white line: lung fields)".split())
     no_line = " ".join(next(t for t, k in footer_paragraphs(result, classifier.card, False, WHEN) if k == "heat").split())
-    assert "white line" not in no_line
+    assert no_line == " ".join(f"{result.heat_summary} {zone_line(result.lung_zones)}".split())
+    shown = " ".join(" ".join(t.get_text().split()) for t, _ in _texts(report_figure(result, classifier.card, when=WHEN)))
+    assert "(white line: lung fields)" in shown
     assert all(len(line) <= 150 for text, _ in paragraphs for line in text.split("\n"))
 
 
@@ -159,3 +161,77 @@ def test_the_png_is_the_figure(classifier, result):
     import cv2
 
     assert cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR).shape == (924, 1430, 3)
+
+
+def test_the_pictures_are_the_radiograph_and_the_overlay_as_the_view_shows_them(classifier, result):
+    figure = report_figure(result, classifier.card, alpha=0.7, colormap="viridis", outline=False, when=WHEN)
+    radiograph, overlay = (axis.images[0] for axis in figure.axes[:2])
+    assert np.array_equal(radiograph.get_array(), result.image)
+    assert radiograph.get_cmap().name == "gray" and radiograph.get_clim() == (0, 1)
+    assert np.array_equal(overlay.get_array(), result.overlay(alpha=0.7, colormap="viridis", outline=False))
+    default = report_figure(result, classifier.card, when=WHEN).axes[1].images[0].get_array()
+    assert np.array_equal(default, result.overlay(alpha=0.4, colormap="inferno", outline=True))
+    assert not any(axis.axison for axis in figure.axes[:2])  # no ticks over the pictures
+
+
+def test_the_sides_are_written_under_each_picture_at_its_corners(classifier, result):
+    figure = report_figure(result, classifier.card, when=WHEN)
+    boxes = {t.get_text(): [] for t, _ in _texts(figure)}
+    for text, box in _texts(figure):
+        boxes[text.get_text()].append(box)
+    canvas = FigureCanvasAgg(figure)
+    canvas.draw()
+    for axis, right, left in zip(figure.axes[:2], sorted(boxes["patient's right"], key=lambda b: b.x0),
+                                 sorted(boxes["patient's left"], key=lambda b: b.x0)):
+        frame = axis.get_window_extent(canvas.get_renderer())
+        assert right.x0 == pytest.approx(frame.x0, abs=1) and left.x1 == pytest.approx(frame.x1, abs=1)
+        assert right.y1 <= frame.y0 and left.y1 <= frame.y0  # under the picture, not over it
+
+
+def test_each_text_has_its_size(classifier, result):
+    from rxviz.report import TEXT_STYLES
+
+    figure = report_figure(result, classifier.card, when=WHEN)
+    sizes = {t.get_text(): t.get_fontsize() for t, _ in _texts(figure)}
+    assert sizes["Radiograph"] == TEXT_STYLES["title"]["fontsize"]
+    assert sizes["patient's right"] == sizes["low"] == TEXT_STYLES["side"]["fontsize"]
+    assert sizes[f"Most likely: {classifier.card.display_names[result.label]}"] == TEXT_STYLES["verdict"]["fontsize"]
+    assert sizes["rxviz chest X-ray report"] == TEXT_STYLES["heading"]["fontsize"]
+    value = f"{100 * max(result.probabilities.values()):.1f} %"
+    assert sizes[value] == TEXT_STYLES["value"]["fontsize"]
+
+
+def test_the_report_time_is_utc_whatever_the_machines_zone(classifier, result, monkeypatch):
+    import time
+
+    monkeypatch.setenv("TZ", "Asia/Shanghai")
+    time.tzset()
+    try:
+        before = datetime.now(timezone.utc)
+        figure = report_figure(result, classifier.card)
+        footer = " ".join(t.get_text() for t, _ in _texts(figure))
+        assert f"report {before:%Y-%m-%d %H}:" in footer or f"report {datetime.now(timezone.utc):%Y-%m-%d %H}:" in footer
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+
+
+def test_the_footer_in_order_with_every_warning(classifier, normal_pixels_result):
+    result, failing = normal_pixels_result
+    paragraphs = footer_paragraphs(result, failing, True, WHEN, source="scan.dcm")
+    kinds = [kind for _, kind in paragraphs]
+    assert kinds == ["disclaimer", "warning", *["warning"] * len(result.warnings), "heat", "note", "model"]
+    flat = [" ".join(text.split()) for text, _ in paragraphs]
+    assert flat[0] == DISCLAIMER
+    assert flat[1] == " ".join(method_warning(failing, "gradcam").split())
+    assert flat[2:2 + len(result.warnings)] == [f"Warning: {w.sentence}" for w in result.warnings]
+    assert flat[-2] == " ".join(HEATMAP_NOTE.split())
+    model = paragraphs[-1][0].split("\n")
+    assert model[0] == "File: scan.dcm"
+    assert model[1] == (f"Model {failing.name} {failing.version} ({failing.input_size} px)  |  report 2026-12-02 09:05 UTC")
+    assert " ".join(model[2:]) == f"Training data: {failing.extra['dataset']}"
+    assert all(len(line) <= 140 for text, kind in paragraphs if kind in ("warning", "heat") for line in text.split("\n"))
+    assert max(len(line) for line in paragraphs[-2][0].split("\n")) > 140  # the note runs to 150
+    bare = dataclasses.replace(failing, extra={k: v for k, v in failing.extra.items() if k != "dataset"})
+    assert footer_paragraphs(result, bare, True, WHEN)[-1][0].endswith("Training data: see the model card")
+    assert not footer_paragraphs(result, bare, True, WHEN)[-1][0].startswith("File:")
