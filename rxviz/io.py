@@ -105,7 +105,7 @@ def load_radiograph(
         raise InputError("the file is empty (0 bytes)")
     if len(data) > max_bytes:
         raise InputError(f"the file is {len(data) / 2**20:.1f} MB; the limit is {max_bytes / 2**20:g} MB")
-    if len(data) > 132 and data[128:132] == b"DICM":
+    if data[128:132] == b"DICM":  # a DICOM file's magic after its 128-byte preamble
         return _from_dicom(data, max_pixels)
     return _from_picture(data, max_pixels), ImageFacts()
 
@@ -158,7 +158,7 @@ def _to_gray(image: Image.Image) -> np.ndarray:
         return _from_array(array, array.size)  # the size was checked from the header
     if image.mode in ("P", "PA"):
         image = image.convert("RGBA")
-    if image.mode in ("RGBA", "LA", "La", "RGBa"):
+    if image.mode in ("RGBA", "LA"):
         background = Image.new("RGBA", image.size, (0, 0, 0, 255))
         image = Image.alpha_composite(background, image.convert("RGBA"))
     return np.asarray(image.convert("L"), dtype=np.float32) / 255.0
@@ -170,6 +170,8 @@ def _from_array(array: np.ndarray, max_pixels: int) -> np.ndarray:
     8- and 16-bit integers are scaled by their full range; anything else is taken as it is when
     already in [0, 1] and stretched to [0, 1] otherwise.
     """
+    if not array.dtype.isnative:  # big-endian 16-bit (a TIFF's I;16B): the same numbers, native order
+        array = array.astype(array.dtype.newbyteorder("="))
     if array.ndim == 3 and array.shape[2] == 1:
         array = array[..., 0]
     if not (array.ndim == 2 or (array.ndim == 3 and array.shape[2] in (3, 4))):

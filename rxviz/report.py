@@ -55,6 +55,8 @@ FOOTER_STYLES = {"disclaimer": dict(fontsize=11, weight="bold", color="#8b0000")
 TEXT_STYLES = {"title": dict(fontsize=13), "side": dict(fontsize=9), "value": dict(fontsize=11),
                "verdict": dict(fontsize=12), "heading": dict(fontsize=14, weight="bold")}
 BAR_COLOURS = {"top": "#1f4e79", "other": "#8fb3d9"}
+#: characters per line of the footer's paragraphs (its warnings and heat line are a little larger)
+WRAP = {"wide": 150, "narrow": 140}
 # pragma: no mutate end
 
 
@@ -68,9 +70,10 @@ def footer_paragraphs(result: Result, card: ModelCard, outline: bool, when: date
         " (white line: lung fields)" if outline and result.frontal else "")
     file = f"File: {_shorten(source, 100)}\n" if source else ""
     model = (f"{file}Model {card.name} {card.version} ({card.input_size} px)  |  report {when:%Y-%m-%d %H:%M} UTC\n"
-             + textwrap.fill(f"Training data: {card.extra.get('dataset', 'see the model card')}", 150))
-    return [(DISCLAIMER, "disclaimer"), *((textwrap.fill(w, 140), "warning") for w in warnings),
-            (textwrap.fill(where, 140), "heat"), (textwrap.fill(HEATMAP_NOTE, 150), "note"), (model, "model")]
+             + textwrap.fill(f"Training data: {card.extra.get('dataset', 'see the model card')}", WRAP["wide"]))
+    return [(DISCLAIMER, "disclaimer"), *((textwrap.fill(w, WRAP["narrow"]), "warning") for w in warnings),
+            (textwrap.fill(where, WRAP["narrow"]), "heat"), (textwrap.fill(HEATMAP_NOTE, WRAP["wide"]), "note"),
+            (model, "model")]
 
 
 def report_figure(result: Result, card: ModelCard, alpha: float = 0.4, colormap: str = DEFAULT_COLORMAP,

@@ -106,3 +106,7 @@ def test_the_trust_verdict_in_words(tmp_path):
     assert card.trust_verdict("a") == "failed the deletion test and the weight-randomisation sanity check"
     assert card.trust_verdict("b") == "passed every check" and card.failed_checks("b") == []
     assert card.trust_verdict("c") is None and card.failed_checks("c") is None
+    data.pop("explanation_checks")
+    assert ModelCard.from_dict(data, tmp_path).failed_checks("a") is None  # a card never checked
+    data["explanation_checks"] = {"n_images": 100}
+    assert ModelCard.from_dict(data, tmp_path).trust_verdict("a") is None

@@ -360,7 +360,8 @@ def test_teaching_controls_as_the_class_sees_them():
     switch = mode.switch
     assert (switch.value, switch.description, switch.indent, switch.layout.width) == (False, "Teaching mode", False, "auto")
     assert switch.tooltip == "Hide the model's answer, heatmap and label until a class is picked"
-    assert "rx-teaching" in switch._dom_classes
+    assert "rx-teaching" in switch._dom_classes  # the page's stylesheet places and colours each part
+    assert "rx-question-box" in mode.question._dom_classes and "rx-comparison" in mode.comparison._dom_classes
     question, row = mode.question.children
     assert question.value == '<div class="rx-question"><b>Your answer first:</b> what does this radiograph show?</div>'
     assert list(row.children) == mode.buttons and row.layout.flex_flow == "row wrap" and row.layout.grid_gap == "0.4em"

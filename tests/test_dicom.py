@@ -85,6 +85,8 @@ def test_dicom_refusals_say_why_in_full(ramp):
     with pytest.raises(InputError) as problem:
         load_image(buffer.getvalue())
     assert str(problem.value) == "this DICOM is not a single grayscale image"
+    with pytest.raises(InputError, match="DICOM file is damaged"):
+        load_image(b"\0" * 128 + b"DICM")  # the magic and nothing after it: a DICOM, if a broken one
     with pytest.raises(InputError) as problem:
         load_image(make_dicom(ramp)[:200])  # cut inside the header
     assert str(problem.value).startswith("the DICOM file is damaged or incomplete (")

@@ -102,6 +102,7 @@ def test_header_sentences_in_full():
         "The DICOM header gives the patient's age as 8 years. The model learned from children aged 1-5 and has not"
         " been tested at other ages: its answer and heatmap may mean nothing here.")
     assert [w.code for w in header_warnings(ImageFacts(body_part="CHEST LUNG", modality="DX"))] == []
+    assert [w.code for w in header_warnings(ImageFacts(age_years=6.0))] == ["age"]  # 1-5: six is past it
 
 
 def test_a_freshly_loaded_model_has_every_check_with_its_cards_settings():

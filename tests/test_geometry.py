@@ -48,3 +48,24 @@ def test_unequal_fields_and_an_empty_mask():
     nothing = frontal_features(np.ones((64, 64)), np.zeros((128, 128), np.float32))
     assert nothing.tolist() == [0, 0.0, 0.0, 0.0, 0.0] and nothing.dtype == np.float64
     assert frontal_features(np.ones((64, 64)), _lungs((16, 48), (80, 96)), threshold=0.99)[0] == 0
+
+
+def test_half_covered_edges_count_as_outside_at_the_small_size():
+    """At 64 px a 128 px mask's columns pair up; a pair only half lung is left out. Here the
+    image-left lung starts on an odd column, so it is one small column narrower than its mirror."""
+    probability = _lungs((21, 56), (72, 108))
+    features = dict(zip(FEATURES, frontal_features(np.ones((64, 64)), probability)))
+    assert features["mask mirror overlap"] == pytest.approx(17 / 18)
+    assert features["left-right balance"] == pytest.approx(17 / 18)
+
+
+def test_a_large_picture_is_averaged_down_not_sampled():
+    """Fine stripes on one side average to the grey of the other: still a mirror image."""
+    width = 640
+    x = np.abs(np.linspace(-1, 1, width))
+    image = np.tile(0.5 * x, (480, 1))
+    stripes = np.tile(np.arange(width // 2) % 4 < 2, (480, 1)) * 0.5  # two columns dark, two bright
+    image[:, :width // 2] += stripes
+    image[:, width // 2:] += 0.25
+    features = dict(zip(FEATURES, frontal_features(image, _lungs((20, 56), (72, 108)))))
+    assert features["image mirror correlation"] > 0.9  # sampled instead, the stripes alias: about 0.4

@@ -207,7 +207,7 @@ def test_the_default_limits_and_every_refusal_message(monkeypatch):
     assert limits() == (int(1.5 * 2**20), 2_500_000)
     messages = {}
     for name, source, options in [
-        ("empty", b"", {}), ("type", 42, {}), ("bytes", b"x" * 3000, {"max_bytes": 2048}),
+        ("empty", b"", {}), ("type", 42, {}), ("bytes", b"x" * (3 * 2**20 + 2**19), {"max_bytes": 2**21}),
         ("pixels", np.zeros((100, 200), np.float32), {"max_pixels": 10_000}),
         ("small", np.zeros((20, 64), np.float32), {}), ("garbage", b"not an image at all", {}),
     ]:
@@ -217,7 +217,7 @@ def test_the_default_limits_and_every_refusal_message(monkeypatch):
     assert messages == {
         "empty": "the file is empty (0 bytes)",
         "type": "cannot read an image from a int",
-        "bytes": "the file is 0.0 MB; the limit is 0.00195312 MB",
+        "bytes": "the file is 3.5 MB; the limit is 2 MB",
         "pixels": "the image is 200x100 pixels (0 MP); the limit is 0.01 MP",
         "small": f"the image is only 64x20 pixels; at least {MIN_SIDE} per side is needed",
         "garbage": "this is not an image file rxviz can read (JPEG, PNG, TIFF, BMP or DICOM)",
@@ -255,3 +255,49 @@ def test_sixteen_bit_and_palette_and_grey_alpha_pictures():
     buffer = io.BytesIO()
     grey_alpha.save(buffer, format="PNG")
     assert load_image(buffer.getvalue()) == pytest.approx(np.full((40, 64), 200 * 128 / 255 / 255), abs=2 / 255)
+
+
+def test_every_deep_pil_mode_keeps_its_precision():
+    """16-bit in either byte order, 32-bit integer and float pictures are read at their depth, not
+    through 8-bit grey (a step of one in 65,535 survives)."""
+    from rxviz.io import _to_gray
+
+    ramp = np.arange(0, 64 * 40, dtype=np.uint16).reshape(40, 64) + 30000  # steps of one, no full range
+    for mode, dtype in (("I;16", "<u2"), ("I;16L", "<u2"), ("I;16B", ">u2"), ("I;16N", "=u2")):
+        picture = Image.frombytes(mode, (64, 40), ramp.astype(dtype).tobytes())
+        gray = _to_gray(picture)
+        assert gray[0, 1] - gray[0, 0] == pytest.approx(1 / 65535, rel=1e-3), mode
+        assert gray.max() == pytest.approx(ramp.max() / 65535, rel=1e-6), mode  # scaled by the range, not stretched
+    floats = np.linspace(0.25, 0.75, 64 * 40, dtype=np.float32).reshape(40, 64)
+    assert np.array_equal(_to_gray(Image.fromarray(floats, mode="F")), floats)
+    top = int(65535 - ramp.max())
+    high = Image.fromarray(ramp.astype(np.int32) + top, mode="I")  # a 32-bit "I" picture reaching 65,535 exactly
+    assert _to_gray(high).max() == 1.0 and _to_gray(high).min() == pytest.approx((30000 + top) / 65535)
+    wider = Image.fromarray(np.array([[0, 65536] * 32] * 40, np.int32), mode="I")  # past 16 bits: stretched, not wrapped
+    assert _to_gray(wider)[0, :2].tolist() == [0.0, 1.0]
+    signed = Image.fromarray(np.array([[-1000, 1000] * 32] * 40, np.int32), mode="I")  # negative: stretched
+    assert _to_gray(signed)[0, :2].tolist() == [0.0, 1.0]
+
+
+def test_transparent_palette_pixels_become_black():
+    from rxviz.io import _to_gray
+
+    palette = Image.new("P", (64, 40), 1)
+    palette.putpalette([0, 0, 0, 255, 255, 255] + [0] * 762)
+    palette.info["transparency"] = 1  # index 1 (white) is transparent
+    assert _to_gray(palette).max() == 0.0
+    opaque = Image.new("P", (64, 40), 1)
+    opaque.putpalette([0, 0, 0, 255, 255, 255] + [0] * 762)
+    assert _to_gray(opaque).min() == 1.0
+    with_alpha = Image.new("PA", (64, 40), (1, 0))
+    with_alpha.putpalette([0, 0, 0, 255, 255, 255] + [0] * 762)
+    assert _to_gray(with_alpha).max() == 0.0
+
+
+def test_size_refusals_say_the_megapixels_and_a_bomb_is_named():
+    with pytest.raises(InputError) as problem:
+        load_image(np.zeros((1000, 1500), np.float32), max_pixels=1_000_000)
+    assert str(problem.value) == "the image is 1500x1000 pixels (2 MP); the limit is 1 MP"
+    with pytest.raises(InputError) as problem:
+        load_image(_png_header_only(20000, 20000), max_pixels=10**9)  # past Pillow's own bomb guard
+    assert str(problem.value) == "the image is too large to decode safely"

@@ -303,6 +303,14 @@ def test_mask_cleaning_keeps_the_lungs_drops_specks_and_fills_holes():
     assert clean_mask(tail)[[10, 11, 12], [10, 11, 12]].all()
     empty = np.zeros((10, 10), bool)
     assert not clean_mask(empty).any()
+    ring = np.zeros((20, 20), bool)
+    ring[2:18, 2:18] = True
+    ring[8:12, 8:12] = False  # one lung field with a hole: filled too
+    assert clean_mask(ring)[8:12, 8:12].all()
+    tenth = np.zeros((60, 60), bool)
+    tenth[0:30, 0:50] = True   # 1500 px
+    tenth[40:50, 0:15] = True  # 150 px: exactly a tenth, kept
+    assert clean_mask(tenth).sum() == 1650
 
 
 def test_the_mask_follows_the_probability_at_the_images_own_size():
@@ -319,5 +327,23 @@ def test_the_mask_follows_the_probability_at_the_images_own_size():
     mask = segmenter.mask(np.zeros((80, 160), np.float32))
     assert mask.shape == (80, 160) and mask[40, 50] and not mask[40, 120] and not mask[5, 50]
     assert segmenter.probabilities(np.zeros((80, 160), np.float32)).shape == (8, 8)
+    given = np.zeros((8, 8), np.float32)
+    given[:, 6:] = 0.9  # a probability already known is used as it is, not computed again
+    assert segmenter.mask(np.zeros((80, 160), np.float32), given)[40, 150] and not segmenter.mask(
+        np.zeros((80, 160), np.float32), given)[40, 50]
     strict = LungSegmenter(Fixed(), 8, threshold=0.7)
     assert not strict.mask(np.zeros((80, 160), np.float32)).any()
+
+
+def test_the_lung_box_comes_from_the_given_mask_or_the_segmenter():
+    from rxviz.lungs.segmenter import lung_box
+
+    blank = np.zeros((100, 80), np.float32)
+    mask = np.zeros((100, 80), bool)
+    mask[20:60, 10:50] = True
+    assert lung_box(blank, None, mask) is None  # no margin: the whole image
+    assert lung_box(blank, 0.1, mask) == (16, 64, 6, 54)  # the mask given, not the segmenter's (none here)
+    real = load_image(next((Path(__file__).resolve().parent.parent / "examples" / "NORMAL").glob("*.jpeg")))
+    top, bottom, left, right = lung_box(real, 0.0)  # the segmenter's lungs: well inside the radiograph
+    assert 0 <= top < bottom <= real.shape[0] and 0 <= left < right <= real.shape[1]
+    assert (bottom - top) * (right - left) < 0.9 * real.size

@@ -77,6 +77,7 @@ def test_colours_blends_and_their_messages():
     image, heat = np.full((2, 2), 0.5), np.ones((2, 2))
     assert (overlay(image, heat, alpha=0.25, colormap="gray") == 159).all()  # 0.75 * 127.5 + 0.25 * 255
     assert (overlay(np.full((2, 2), 2.0), np.zeros((2, 2)), alpha=0.0) == 255).all()  # the image is clipped too
+    assert (overlay(np.full((2, 2), -1.0), np.zeros((2, 2)), alpha=0.0) == 0).all()
     assert overlay(image, heat, alpha=1.0, colormap="gray").dtype == np.uint8
     with pytest.raises(ValueError) as problem:
         overlay(image, np.ones((2, 3)))

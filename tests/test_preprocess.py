@@ -61,3 +61,22 @@ def test_a_map_over_the_input_goes_back_over_its_box_only():
     assert (from_model_input(-values, (30, 40)) == 0.0).all()  # a negative map is clipped to 0, too
     gradient = from_model_input(np.tile(np.linspace(0, 1, 8, dtype=np.float32), (8, 1)), (10, 80))
     assert gradient[0, 0] == 0.0 and gradient[0, -1] == 1.0 and np.all(np.diff(gradient[0]) >= 0)
+
+
+def _stripes(rows: int, columns: int, along: int) -> np.ndarray:
+    """Stripes two pixels dark, two bright, across ``along`` (0: rows, 1: columns)."""
+    line = (np.arange(rows if along == 0 else columns) % 4 < 2).astype(np.float32)
+    return np.tile(line[:, None], (1, columns)) if along == 0 else np.tile(line, (rows, 1))
+
+
+@pytest.mark.parametrize("shape, along", [((640, 640), 1), ((64, 640), 1), ((640, 64), 0)])
+def test_a_side_that_shrinks_is_averaged_not_sampled(shape, along):
+    """Fine stripes shrunk tenfold on any side average to grey; sampled, they would alias."""
+    x = to_model_input(_stripes(*shape, along), 64)[..., 0]
+    assert abs(float(x.mean()) - 0.5) < 0.05 and float(x.std()) < 0.15
+
+
+def test_a_side_that_grows_is_interpolated():
+    ramp = np.tile(np.linspace(0, 1, 32, dtype=np.float32), (64, 1))  # 64 tall already, 32 wide
+    row = to_model_input(ramp, 64)[10, :, 0]
+    assert np.all(np.diff(row[1:-1]) > 0)  # no two neighbours alike: interpolated, not repeated

@@ -82,8 +82,20 @@ def test_probabilities_are_written_beside_or_on_their_bars_in_class_order(classi
     assert small.get_position()[0] == pytest.approx(0.07) and small.get_ha() == "left" and small.get_color() == "black"
     heights = [p.get_width() for p in bars.patches]
     assert heights == pytest.approx([0.048, 0.902, 0.05])
-    colours = [p.get_facecolor() for p in bars.patches]
-    assert colours[1] != colours[0] == colours[2]  # the most likely class stands out
+    assert small.get_position()[1] == 2 and big.get_position()[1] == 1  # each label on its own bar
+    from matplotlib.colors import to_rgba
+
+    from rxviz.report import BAR_COLOURS
+
+    top, other = to_rgba(BAR_COLOURS["top"]), to_rgba(BAR_COLOURS["other"])
+    assert [p.get_facecolor() for p in bars.patches] == [other, top, other]  # the most likely class stands out
+    assert bars.get_xlim() == (0, 1) and not bars.spines["top"].get_visible() and not bars.spines["right"].get_visible()
+    normal = report_figure(dataclasses.replace(result, probabilities={"NORMAL": 0.78, "BACTERIAL": 0.2, "VIRAL": 0.02},
+                                               label="NORMAL"), card, when=WHEN)
+    bars = next(a for a in normal.axes if a.get_title().startswith("Most likely"))
+    assert [p.get_facecolor() for p in bars.patches] == [other, other, top]
+    edge = {t.get_text(): t for t in bars.texts}["78.0 %"]
+    assert edge.get_ha() == "left" and edge.get_color() == "black" and edge.get_position() == (pytest.approx(0.8), 2)
 
 
 @pytest.mark.parametrize("source", ["", "a.png", "W" * 200 + ".dcm"])
@@ -132,6 +144,8 @@ def test_zone_line_and_method_warning_in_full(classifier):
     zones = {OUTSIDE: 0.2, **dict(zip(ZONES, [0.1, 0.05, 0.3, 0.15, 0.1, 0.1]))}
     assert zone_line(zones) == ("Right lung: upper 10 %, middle 5 %, lower 30 %  |  left lung: upper 15 %, middle"
                                 " 10 %, lower 10 %  |  outside the lungs 20 %")
+    assert zone_line({**zones, "right lower": 0.55, OUTSIDE: 0.65}).endswith("outside the lungs 65 %")
+    assert "lower 55 %" in zone_line({**zones, "right lower": 0.55})
     assert zone_line({}) == ""
     card = classifier.card
     checks = {"methods": {"scorecam": {"passes": {"deletion_beats_random": False, "insertion_beats_random": True,
@@ -172,6 +186,9 @@ def test_the_pictures_are_the_radiograph_and_the_overlay_as_the_view_shows_them(
     default = report_figure(result, classifier.card, when=WHEN).axes[1].images[0].get_array()
     assert np.array_equal(default, result.overlay(alpha=0.4, colormap="inferno", outline=True))
     assert not any(axis.axison for axis in figure.axes[:2])  # no ticks over the pictures
+    grey = dataclasses.replace(result, image=0.3 + 0.4 * result.image)  # a dim, flat radiograph stays so
+    shown = report_figure(grey, classifier.card, when=WHEN).axes[0].images[0]
+    assert shown.get_clim() == (0, 1)
 
 
 def test_the_sides_are_written_under_each_picture_at_its_corners(classifier, result):
@@ -216,7 +233,8 @@ def test_the_report_time_is_utc_whatever_the_machines_zone(classifier, result, m
         time.tzset()
 
 
-def test_the_footer_in_order_with_every_warning(classifier, normal_pixels_result):
+def test_the_footer_in_order_with_every_warning(classifier, normal_pixels_result, result):
+    frontal = result
     result, failing = normal_pixels_result
     paragraphs = footer_paragraphs(result, failing, True, WHEN, source="scan.dcm")
     kinds = [kind for _, kind in paragraphs]
@@ -234,4 +252,19 @@ def test_the_footer_in_order_with_every_warning(classifier, normal_pixels_result
     assert max(len(line) for line in paragraphs[-2][0].split("\n")) > 140  # the note runs to 150
     bare = dataclasses.replace(failing, extra={k: v for k, v in failing.extra.items() if k != "dataset"})
     assert footer_paragraphs(result, bare, True, WHEN)[-1][0].endswith("Training data: see the model card")
-    assert not footer_paragraphs(result, bare, True, WHEN)[-1][0].startswith("File:")
+    assert footer_paragraphs(result, bare, True, WHEN)[-1][0].startswith(f"Model {failing.name} ")  # no file named
+    heat = next(text for text, kind in footer_paragraphs(frontal, failing, True, WHEN) if kind == "heat").split("\n")
+    assert len(heat) > 1 and max(len(line) for line in heat) > 100  # wrapped at the page's width, not 70
+
+
+def test_the_colour_bar_runs_under_the_overlay_in_its_colours(classifier, result):
+    figure = report_figure(result, classifier.card, colormap="viridis", when=WHEN)
+    bar_axis = next(axis for axis in figure.axes if hasattr(axis, "_colorbar"))
+    bar = bar_axis._colorbar
+    assert bar.orientation == "horizontal" and bar.mappable.get_cmap().name == "viridis"
+    assert [t.get_text() for t in bar_axis.get_xticklabels()] == ["low", "high influence"]
+    canvas = FigureCanvasAgg(figure)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    overlay, under = figure.axes[1].get_window_extent(renderer), bar_axis.get_window_extent(renderer)
+    assert overlay.x0 - 1 <= under.x0 and under.x1 <= overlay.x1 + 1 and under.y1 <= overlay.y0
