@@ -80,3 +80,5 @@ def test_a_side_that_grows_is_interpolated():
     ramp = np.tile(np.linspace(0, 1, 32, dtype=np.float32), (64, 1))  # 64 tall already, 32 wide
     row = to_model_input(ramp, 64)[10, :, 0]
     assert np.all(np.diff(row[1:-1]) > 0)  # no two neighbours alike: interpolated, not repeated
+    column = to_model_input(ramp.T.copy(), 64)[:, 10, 0]  # 32 tall, 64 wide already
+    assert np.all(np.diff(column[1:-1]) > 0)

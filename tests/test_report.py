@@ -79,6 +79,7 @@ def test_probabilities_are_written_beside_or_on_their_bars_in_class_order(classi
     labels = {t.get_text(): t for t in bars.texts}
     big, small = labels["90.2 %"], labels["5.0 %"]
     assert big.get_position()[0] == pytest.approx(0.882) and big.get_ha() == "right" and big.get_color() == "white"
+    assert big.get_va() == small.get_va() == "center"  # level with the middle of its bar
     assert small.get_position()[0] == pytest.approx(0.07) and small.get_ha() == "left" and small.get_color() == "black"
     heights = [p.get_width() for p in bars.patches]
     assert heights == pytest.approx([0.048, 0.902, 0.05])
@@ -211,7 +212,7 @@ def test_each_text_has_its_size(classifier, result):
     figure = report_figure(result, classifier.card, when=WHEN)
     sizes = {t.get_text(): t.get_fontsize() for t, _ in _texts(figure)}
     assert sizes["Radiograph"] == TEXT_STYLES["title"]["fontsize"]
-    assert sizes["patient's right"] == sizes["low"] == TEXT_STYLES["side"]["fontsize"]
+    assert sizes["patient's right"] == sizes["patient's left"] == sizes["low"] == TEXT_STYLES["side"]["fontsize"]
     assert sizes[f"Most likely: {classifier.card.display_names[result.label]}"] == TEXT_STYLES["verdict"]["fontsize"]
     assert sizes["rxviz chest X-ray report"] == TEXT_STYLES["heading"]["fontsize"]
     value = f"{100 * max(result.probabilities.values()):.1f} %"
@@ -248,6 +249,7 @@ def test_the_footer_in_order_with_every_warning(classifier, normal_pixels_result
     assert model[0] == "File: scan.dcm"
     assert model[1] == (f"Model {failing.name} {failing.version} ({failing.input_size} px)  |  report 2026-12-02 09:05 UTC")
     assert " ".join(model[2:]) == f"Training data: {failing.extra['dataset']}"
+    assert max(len(line) for line in model[2:]) > 100  # the data line runs the page's width
     assert all(len(line) <= 140 for text, kind in paragraphs if kind in ("warning", "heat") for line in text.split("\n"))
     assert max(len(line) for line in paragraphs[-2][0].split("\n")) > 140  # the note runs to 150
     bare = dataclasses.replace(failing, extra={k: v for k, v in failing.extra.items() if k != "dataset"})
@@ -258,10 +260,11 @@ def test_the_footer_in_order_with_every_warning(classifier, normal_pixels_result
 
 
 def test_the_colour_bar_runs_under_the_overlay_in_its_colours(classifier, result):
-    figure = report_figure(result, classifier.card, colormap="viridis", when=WHEN)
+    figure = report_figure(result, classifier.card, colormap="magma", when=WHEN)  # not matplotlib's default
     bar_axis = next(axis for axis in figure.axes if hasattr(axis, "_colorbar"))
     bar = bar_axis._colorbar
-    assert bar.orientation == "horizontal" and bar.mappable.get_cmap().name == "viridis"
+    assert bar.orientation == "horizontal" and bar.mappable.get_cmap().name == "magma"
+    assert list(bar_axis.get_xticks()) == [0, 1] and bar_axis.get_xlim() == (0, 1)
     assert [t.get_text() for t in bar_axis.get_xticklabels()] == ["low", "high influence"]
     canvas = FigureCanvasAgg(figure)
     canvas.draw()
