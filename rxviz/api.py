@@ -21,8 +21,8 @@ import numpy as np
 from .card import ModelCard, load_card
 from .explain import METHODS, Method, class_activation_map, explain, get_method
 from .domain import DomainCheck, DomainWarning, OODDetector
-from .io import ImageFacts, ImageSource, load_radiograph
-from .lungs import describe_heat, load_segmenter, lung_box, lung_focus, lung_mask, lung_zones
+from .io import Display, ImageFacts, ImageSource, read_radiograph
+from .lungs import describe_core, describe_heat, heat_core, load_segmenter, lung_box, lung_focus, lung_mask, lung_zones
 from .metrics import with_temperature
 from .overlay import DEFAULT_COLORMAP, draw_outline, overlay
 from .preprocess import Box, from_model_input, to_model_input
@@ -60,6 +60,8 @@ class Result:
             all None for other files. Never anything that names the patient.
         domain_scores: each pixel check's (score, threshold), by warning code; ``ood_score`` is
             the not-a-radiograph one.
+        display: the pixels as a viewer shows them, in the file's own units with its window
+            presets (:class:`~rxviz.io.Display`); None for a result built by hand.
     """
 
     label: str
@@ -71,6 +73,7 @@ class Result:
     warnings: tuple[DomainWarning, ...] = ()
     facts: ImageFacts = ImageFacts()
     domain_scores: dict[str, tuple[float, float]] = field(default_factory=dict, repr=False)
+    display: Display | None = field(default=None, repr=False)
 
     @property
     def ood_score(self) -> float | None:
@@ -126,6 +129,19 @@ class Result:
         if not self.frontal:
             return NOT_FRONTAL_SUMMARY
         return describe_heat(self.lung_focus, self.lung_area, self.lung_zones)
+
+    @cached_property
+    def heat_core(self) -> np.ndarray | None:
+        """The heat's core: the smallest region holding half of the heatmap's mass, image-sized
+        (:func:`rxviz.lungs.heat_core`); None without a heatmap."""
+        return None if self.heatmap is None else heat_core(self.heatmap)
+
+    @property
+    def core_summary(self) -> str | None:
+        """One sentence on the heat's core: its area and, on a frontal radiograph, its lung zone."""
+        if self.heatmap is None:
+            return None
+        return describe_core(self.heat_core, self.lung_mask if self.frontal else None)
 
     def overlay(self, alpha: float = 0.4, colormap: str = DEFAULT_COLORMAP, outline: bool = False) -> np.ndarray:
         """The heatmap over the image as RGB uint8, at the image's resolution; with ``outline``
@@ -272,7 +288,8 @@ class Classifier:
         of :data:`rxviz.explain.METHODS` ("scorecam", "Score-CAM"), or "auto" for
         :attr:`default_method` (Grad-CAM)."""
         method = None if method is None else self.default_method if method == "auto" else get_method(method).name
-        gray, facts = load_radiograph(image)
+        radiograph = read_radiograph(image)
+        gray, facts = radiograph.image, radiograph.facts
         segmenter = load_segmenter()
         lung_probability = segmenter.probabilities(gray)
         mask = segmenter.mask(gray, lung_probability)
@@ -293,6 +310,7 @@ class Classifier:
             warnings=reading.warnings,
             facts=facts,
             domain_scores=reading.scores,
+            display=radiograph.display,
         )
         result.__dict__["lung_mask"] = mask  # seed the cached property: the mask is computed once
         return result

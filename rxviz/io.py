@@ -51,6 +51,68 @@ class ImageFacts:
     modality: str | None = None
     #: ``BodyPartExamined``, upper case: CHEST, ABDOMEN, ...
     body_part: str | None = None
+    #: ``PatientSex``: M, F or O.
+    sex: str | None = None
+    #: ``PixelSpacing`` (or ``ImagerPixelSpacing``) in mm, (between rows, between columns).
+    pixel_spacing: tuple[float, float] | None = None
+
+
+@dataclass(frozen=True)
+class Window:
+    """A display window: values from ``level - width / 2`` to ``level + width / 2`` span black to
+    white, in the units of :class:`Display`."""
+
+    level: float
+    width: float
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class Display:
+    """The radiograph's pixels as a viewer shows them, before any window: the file's own values
+    (a DICOM's after its rescale, before its VOI window), so brightness and contrast can be changed
+    without reading the file again. The model never sees these; it sees :func:`load_image`'s.
+
+    ``values`` are codes 0..``top`` (uint8 or uint16): the value in ``unit`` of a code ``c`` is
+    ``low + c * (high - low) / top``. ``windows`` are the file's own presets, first the default;
+    ``invert``: high values are shown dark (DICOM MONOCHROME1).
+    """
+
+    values: np.ndarray
+    low: float
+    high: float
+    unit: str
+    windows: tuple[Window, ...] = ()
+    invert: bool = False
+
+    @property
+    def top(self) -> int:
+        """The largest code: 255 or 65535."""
+        return int(np.iinfo(self.values.dtype).max)
+
+    @property
+    def full(self) -> Window:
+        """The window that spans every value: the default without presets."""
+        return Window((self.low + self.high) / 2, max(self.high - self.low, 1e-6), "full range")
+
+    @classmethod
+    def from_gray(cls, gray: np.ndarray) -> "Display":
+        """A grayscale image in [0, 1] (:func:`load_image`) as 8-bit codes when it holds only 256
+        levels (a JPEG, an 8-bit PNG), else 16-bit, in pixel values of that depth."""
+        codes8 = np.rint(gray * 255)
+        if np.abs(gray * 255 - codes8).max() < 1e-3:
+            return cls(codes8.astype(np.uint8), 0.0, 255.0, "pixel value")
+        return cls(np.rint(gray * 65535).astype(np.uint16), 0.0, 65535.0, "pixel value")
+
+
+@dataclass(frozen=True)
+class Radiograph:
+    """One read input: the model's grayscale :attr:`image`, the header's :attr:`facts` and the
+    viewer's :attr:`display`."""
+
+    image: np.ndarray
+    facts: ImageFacts
+    display: Display
 
 
 #: Units of DICOM's age string (PS3.5 "AS": nnnD, nnnW, nnnM or nnnY), in years.
@@ -81,6 +143,19 @@ def load_radiograph(
     """Read a path, raw bytes or an array into a 2-D float32 grayscale image in [0, 1], and the
     examination's :class:`ImageFacts` (from a DICOM header; all None for other inputs).
 
+    The same as :func:`read_radiograph` without the viewer's :class:`Display`.
+    """
+    radiograph = read_radiograph(source, max_bytes=max_bytes, max_pixels=max_pixels)
+    return radiograph.image, radiograph.facts
+
+
+def read_radiograph(
+    source: ImageSource, *, max_bytes: int | None = None, max_pixels: int | None = None
+) -> Radiograph:
+    """Read a path, raw bytes or an array into a :class:`Radiograph`: the 2-D float32 grayscale
+    image in [0, 1] the model sees, the examination's :class:`ImageFacts` (from a DICOM header;
+    all None for other inputs) and the pixels as a viewer shows them (:class:`Display`).
+
     JPEG, PNG, TIFF, BMP and DICOM are recognised by content, not by file name. Colour is
     converted to luminance, transparency is composited onto black, 16-bit depth is kept until
     the final scaling and EXIF orientation is applied.
@@ -94,7 +169,7 @@ def load_radiograph(
     max_bytes = default_bytes if max_bytes is None else max_bytes
     max_pixels = default_pixels if max_pixels is None else max_pixels
     if isinstance(source, np.ndarray):
-        return _from_array(source, max_pixels), ImageFacts()
+        return _plain(_from_array(source, max_pixels))
     if isinstance(source, (str, os.PathLike)):
         data = _read_file(Path(source), max_bytes)
     elif isinstance(source, (bytes, bytearray, memoryview)):
@@ -105,9 +180,19 @@ def load_radiograph(
         raise InputError("the file is empty (0 bytes)")
     if len(data) > max_bytes:
         raise InputError(f"the file is {len(data) / 2**20:.1f} MB; the limit is {max_bytes / 2**20:g} MB")
-    if data[128:132] == b"DICM":  # a DICOM file's magic after its 128-byte preamble
+    if is_dicom(data):
         return _from_dicom(data, max_pixels)
-    return _from_picture(data, max_pixels), ImageFacts()
+    return _plain(_from_picture(data, max_pixels))
+
+
+def is_dicom(data: bytes) -> bool:
+    """Whether ``data`` is a DICOM file: its magic after the 128-byte preamble."""
+    return data[128:132] == b"DICM"
+
+
+def _plain(gray: np.ndarray) -> Radiograph:
+    """A picture without a header: no facts, its own pixels for the viewer."""
+    return Radiograph(gray, ImageFacts(), Display.from_gray(gray))
 
 
 def _read_file(path: Path, max_bytes: int) -> bytes:
@@ -194,23 +279,26 @@ def _stretch(values: np.ndarray) -> np.ndarray:
     return (values - low) / (high - low) if high > low else np.zeros_like(values)
 
 
-def _from_dicom(data: bytes, max_pixels: int) -> tuple[np.ndarray, ImageFacts]:
-    """A DICOM file -> grayscale (rescale, VOI window and MONOCHROME1 inversion applied) and facts."""
+def _from_dicom(data: bytes, max_pixels: int) -> Radiograph:
+    """A DICOM file -> grayscale (rescale, VOI window and MONOCHROME1 inversion applied), facts and
+    the rescaled values with the file's window presets for the viewer."""
     import pydicom
 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # pydicom warns about each odd value; only the pixels matter
             dataset = pydicom.dcmread(io.BytesIO(data))
-            return _dicom_pixels(dataset, max_pixels), _dicom_facts(dataset)
+            gray, display = _dicom_pixels(dataset, max_pixels)
+            return Radiograph(gray, _dicom_facts(dataset), display)
     except InputError:
         raise
     except Exception as exc:  # a malformed header can fail anywhere inside pydicom
         raise InputError(f"the DICOM file is damaged or incomplete ({exc})") from None
 
 
-def _dicom_pixels(dataset, max_pixels: int) -> np.ndarray:
-    """The one frame of a parsed DICOM dataset, size-checked before its pixels are decoded."""
+def _dicom_pixels(dataset, max_pixels: int) -> tuple[np.ndarray, Display]:
+    """The one frame of a parsed DICOM dataset, size-checked before its pixels are decoded: the
+    model's grayscale and the viewer's rescaled values."""
     from pydicom.pixels import apply_modality_lut, apply_voi_lut
 
     if int(getattr(dataset, "NumberOfFrames", 1) or 1) > 1:
@@ -224,14 +312,47 @@ def _dicom_pixels(dataset, max_pixels: int) -> np.ndarray:
         raise InputError(f"cannot decode DICOM pixel data with transfer syntax '{name}' ({exc})") from None
     if pixels.ndim != 2:
         raise InputError("this DICOM is not a single grayscale image")
-    values = apply_voi_lut(apply_modality_lut(pixels, dataset), dataset).astype(np.float32)
-    if getattr(dataset, "PhotometricInterpretation", "") == "MONOCHROME1":
+    rescaled = apply_modality_lut(pixels, dataset)
+    values = apply_voi_lut(rescaled, dataset).astype(np.float32)
+    monochrome1 = getattr(dataset, "PhotometricInterpretation", "") == "MONOCHROME1"
+    if monochrome1:
         values = values.max() - values
-    return _stretch(values)
+    return _stretch(values), _dicom_display(np.asarray(rescaled, dtype=np.float64), dataset, monochrome1)
+
+
+def _dicom_display(rescaled: np.ndarray, dataset, invert: bool) -> Display:
+    """The rescaled values as 16-bit codes over their range, with the header's window presets
+    (``WindowCenter``/``WindowWidth``, named by ``WindowCenterWidthExplanation``)."""
+    if not np.all(np.isfinite(rescaled)):
+        raise InputError("the DICOM's pixels hold NaN or infinite values")
+    low, high = float(rescaled.min()), float(rescaled.max())
+    codes = np.rint((rescaled - low) / (high - low) * 65535) if high > low else np.zeros(rescaled.shape)
+    unit = "HU" if str(dataset.get("RescaleType", "") or "").upper() == "HU" else "stored value"
+    return Display(codes.astype(np.uint16), low, high, unit, _dicom_windows(dataset), invert)
+
+
+def _dicom_windows(dataset) -> tuple[Window, ...]:
+    """The header's window presets; a malformed or non-positive one is left out."""
+    def many(keyword: str) -> list:
+        value = dataset.get(keyword)
+        if value is None or value == "":
+            return []
+        return list(value) if isinstance(value, (list, tuple)) or type(value).__name__ == "MultiValue" else [value]
+
+    names = [str(n) for n in many("WindowCenterWidthExplanation")]
+    windows = []
+    for i, (level, width) in enumerate(zip(many("WindowCenter"), many("WindowWidth"))):
+        try:
+            level, width = float(level), float(width)
+        except (TypeError, ValueError):
+            continue
+        if width > 0 and np.isfinite(level) and np.isfinite(width):
+            windows.append(Window(level, width, names[i] if i < len(names) and names[i].strip() else f"preset {i + 1}"))
+    return tuple(windows)
 
 
 def _dicom_facts(dataset) -> ImageFacts:
-    """The four non-identifying attributes :class:`ImageFacts` keeps; nothing else is read."""
+    """The non-identifying attributes :class:`ImageFacts` keeps; nothing else is read."""
     def text(keyword: str) -> str | None:
         value = str(dataset.get(keyword, "") or "").strip().upper()
         return value or None
@@ -240,5 +361,19 @@ def _dicom_facts(dataset) -> ImageFacts:
     match = re.fullmatch(r"(\d{1,3})\s*([DWMY])", text("PatientAge") or "")
     if match:
         age = int(match.group(1)) * _AGE_UNITS[match.group(2)]
+    sex = text("PatientSex")
     return ImageFacts(age_years=age, view=text("ViewPosition"), modality=text("Modality"),
-                      body_part=text("BodyPartExamined"))
+                      body_part=text("BodyPartExamined"), sex=sex if sex in ("M", "F", "O") else None,
+                      pixel_spacing=_spacing(dataset))
+
+
+def _spacing(dataset) -> tuple[float, float] | None:
+    """``PixelSpacing``, else ``ImagerPixelSpacing``, in mm; None when absent or not two positive numbers."""
+    for keyword in ("PixelSpacing", "ImagerPixelSpacing"):
+        try:
+            rows, columns = (float(v) for v in dataset.get(keyword) or ())
+        except (TypeError, ValueError):
+            continue
+        if rows > 0 and columns > 0 and np.isfinite(rows) and np.isfinite(columns):
+            return rows, columns
+    return None

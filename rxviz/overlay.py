@@ -48,9 +48,11 @@ def overlay(image: np.ndarray, heatmap: np.ndarray, alpha: float = 0.4, colormap
     return blended.round().astype(np.uint8)
 
 
-def draw_outline(picture: np.ndarray, mask: np.ndarray, thickness: int | None = None) -> np.ndarray:
-    """A copy of RGB ``picture`` with the outline of ``mask`` drawn in white on a dark halo, which
-    stays visible over every colormap. ``thickness`` defaults to about 1/300 of the image side."""
+def draw_outline(picture: np.ndarray, mask: np.ndarray, thickness: int | None = None,
+                 colour: tuple[int, int, int] = (255, 255, 255)) -> np.ndarray:
+    """A copy of RGB ``picture`` with the outline of ``mask`` drawn in ``colour`` (white) on a dark
+    halo, which stays visible over every colormap. ``thickness`` defaults to about 1/300 of the
+    image side."""
     import cv2
 
     if picture.shape[:2] != mask.shape:
@@ -59,7 +61,7 @@ def draw_outline(picture: np.ndarray, mask: np.ndarray, thickness: int | None = 
     contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
     out = np.ascontiguousarray(picture).copy()
     cv2.drawContours(out, contours, -1, (0, 0, 0), thickness + 2, cv2.LINE_AA)
-    cv2.drawContours(out, contours, -1, (255, 255, 255), thickness, cv2.LINE_AA)
+    cv2.drawContours(out, contours, -1, colour, thickness, cv2.LINE_AA)
     return out
 
 

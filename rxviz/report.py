@@ -10,15 +10,16 @@ from __future__ import annotations
 import io
 import textwrap
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Sequence
 
 from .api import Result
 from .card import ModelCard
 from .explain import get_method
 from .lungs import OUTSIDE, ZONES
-from .overlay import DEFAULT_COLORMAP
+from .overlay import DEFAULT_COLORMAP, draw_outline
 
 if TYPE_CHECKING:
+    import numpy as np
     from matplotlib.figure import Figure
 
 DISCLAIMER = (
@@ -53,21 +54,30 @@ FOOTER_STYLES = {"disclaimer": dict(fontsize=11, weight="bold", color="#8b0000")
                  "warning": dict(fontsize=10.5, weight="bold", color="#8a6d00"),
                  "heat": dict(fontsize=10), "note": dict(fontsize=9.5), "model": dict(fontsize=9, color="#444444")}
 TEXT_STYLES = {"title": dict(fontsize=13), "side": dict(fontsize=9), "value": dict(fontsize=11),
-               "verdict": dict(fontsize=12), "heading": dict(fontsize=14, weight="bold")}
+               "verdict": dict(fontsize=12), "heading": dict(fontsize=14, weight="bold"),
+               "tile": dict(fontsize=9.5), "tile_text": dict(fontsize=7)}
+#: the heat's core, as the dashboard draws it
+CORE_COLOUR = (0, 229, 255)
 BAR_COLOURS = {"top": "#1f4e79", "other": "#8fb3d9"}
 #: characters per line of the footer's paragraphs (its warnings and heat line are a little larger)
 WRAP = {"wide": 150, "narrow": 140}
 # pragma: no mutate end
 
 
+#: One map of a comparison grid: its title, the picture (RGB uint8) and the lines under it.
+GridTile = tuple[str, "np.ndarray", Sequence[str]]
+
+
 def footer_paragraphs(result: Result, card: ModelCard, outline: bool, when: datetime,
-                      source: str = "") -> list[tuple[str, str]]:
+                      source: str = "", core: bool = False) -> list[tuple[str, str]]:
     """The report's text under the pictures, as (wrapped text, kind of paragraph): disclaimer,
-    every warning (the method's trust checks, then the domain check's), where the heat lies, how
-    to read a heatmap, the file (``source``, if named), the model and its data."""
+    every warning (the method's trust checks, then the domain check's), where the heat lies (and
+    its core, with ``core``), how to read a heatmap, the file (``source``, if named), the model
+    and its data."""
     warnings = [w for w in [method_warning(card, result.method), *(f"Warning: {w.sentence}" for w in result.warnings)] if w]
     where = f"{result.heat_summary} {zone_line(result.lung_zones)}" + (
-        " (white line: lung fields)" if outline and result.frontal else "")
+        " (white line: lung fields)" if outline and result.frontal else "") + (
+        f" {result.core_summary} (dashed cyan line: the heat's core)" if core else "")
     file = f"File: {_shorten(source, 100)}\n" if source else ""
     model = (f"{file}Model {card.name} {card.version} ({card.input_size} px)  |  report {when:%Y-%m-%d %H:%M} UTC\n"
              + textwrap.fill(f"Training data: {card.extra.get('dataset', 'see the model card')}", WRAP["wide"]))
@@ -77,10 +87,12 @@ def footer_paragraphs(result: Result, card: ModelCard, outline: bool, when: date
 
 
 def report_figure(result: Result, card: ModelCard, alpha: float = 0.4, colormap: str = DEFAULT_COLORMAP,
-                  outline: bool = True, when: datetime | None = None, source: str = "") -> "Figure":
+                  outline: bool = True, when: datetime | None = None, source: str = "", core: bool = False,
+                  grid: Sequence[GridTile] = (), grid_title: str = "") -> "Figure":
     """The report for ``result`` as a matplotlib figure, as the view shows it (``alpha``,
-    ``colormap``, ``outline``); ``source`` names the file it came from. Lines marked ``no mutate``
-    only set sizes: scripts/mutation.sh leaves them, and the styles above, alone."""
+    ``colormap``, ``outline``, the heat's ``core`` outlined, the comparison ``grid`` shown under
+    ``grid_title``); ``source`` names the file it came from (empty: anonymous). Lines marked ``no
+    mutate`` only set sizes: scripts/mutation.sh leaves them, and the styles above, alone."""
     from matplotlib.cm import ScalarMappable
     from matplotlib.figure import Figure
 
@@ -89,25 +101,31 @@ def report_figure(result: Result, card: ModelCard, alpha: float = 0.4, colormap:
     names = [display[n] for n in result.probabilities]
     values = list(result.probabilities.values())
 
-    figure = Figure(figsize=(13, 8.4), dpi=110)  # pragma: no mutate
-    grid = figure.add_gridspec(3, 3, height_ratios=[1, 0.035, 0.55], width_ratios=[1, 1, 0.75])  # pragma: no mutate
+    paragraphs = footer_paragraphs(result, card, outline, when, source, core)
+    # each row as tall as it needs, in inches: pictures, colour bar, the grid if any, the footer's lines
+    footer_height = sum(_points(text, kind) for text, kind in paragraphs) / 72 + 0.6  # pragma: no mutate
+    rows = [5.0, 0.18, *([3.6] if grid else []), footer_height]  # pragma: no mutate
+    figure = Figure(figsize=(13, sum(rows) + 0.9), dpi=110)  # pragma: no mutate
+    layout = figure.add_gridspec(len(rows), 3, height_ratios=rows, width_ratios=[1, 1, 0.75])  # pragma: no mutate
+    shown = result.overlay(alpha=alpha, colormap=colormap, outline=outline)
+    if core:
+        shown = draw_outline(shown, result.heat_core, colour=CORE_COLOUR)
     for column, (picture, title) in enumerate([
         (result.image, "Radiograph"),
-        (result.overlay(alpha=alpha, colormap=colormap, outline=outline),
-         f"{get_method(result.method).label} for {display[result.target]}"),
+        (shown, f"{get_method(result.method).label} for {display[result.target]}"),
     ]):
-        axis = figure.add_subplot(grid[0, column])
+        axis = figure.add_subplot(layout[0, column])
         axis.imshow(picture, cmap="gray", vmin=0, vmax=1) if picture.ndim == 2 else axis.imshow(picture)
         axis.set_title(title, **TEXT_STYLES["title"])
         axis.axis("off")
         axis.text(0, -0.01, "patient's right", transform=axis.transAxes, ha="left", va="top", **TEXT_STYLES["side"])
         axis.text(1, -0.01, "patient's left", transform=axis.transAxes, ha="right", va="top", **TEXT_STYLES["side"])
-    bar_axis = figure.add_subplot(grid[1, 1])
+    bar_axis = figure.add_subplot(layout[1, 1])
     bar = figure.colorbar(ScalarMappable(cmap=colormap), cax=bar_axis, orientation="horizontal", ticks=[0, 1])
     bar.ax.set_xticklabels(["low", "high influence"], **TEXT_STYLES["side"])
     bar_axis.set_box_aspect(0.05)  # pragma: no mutate
 
-    bars = figure.add_subplot(grid[0, 2])
+    bars = figure.add_subplot(layout[0, 2])
     colours = [BAR_COLOURS["top" if n == display[result.label] else "other"] for n in names]
     bars.barh(names[::-1], values[::-1], color=colours[::-1])
     for y, value in enumerate(values[::-1]):
@@ -119,24 +137,47 @@ def report_figure(result: Result, card: ModelCard, alpha: float = 0.4, colormap:
     bars.set_xlabel("probability")
     bars.spines[["top", "right"]].set_visible(False)
 
-    footer = figure.add_subplot(grid[2, :])
+    if grid:
+        _draw_grid(figure, layout[2, :], grid, grid_title)
+    footer = figure.add_subplot(layout[-1, :])
     footer.axis("off")
     # the footer's paragraphs one under the other, each as tall as its lines
-    y, line = 1.0, 0.075
-    for text, kind in footer_paragraphs(result, card, outline, when, source):
-        footer.text(0, y, text, va="top", **FOOTER_STYLES[kind])
-        y -= line * (text.count("\n") + 1) + 0.03
+    down = 0.0
+    for text, kind in paragraphs:
+        footer.annotate(text, (0, 1), xycoords="axes fraction", xytext=(0, -down), textcoords="offset points",
+                        va="top", **FOOTER_STYLES[kind])
+        down += _points(text, kind)
     figure.suptitle("rxviz chest X-ray report", **TEXT_STYLES["heading"])
     figure.tight_layout()
     return figure
 
 
+def _draw_grid(figure: "Figure", place, grid: Sequence[GridTile], title: str) -> None:
+    """The comparison grid in one row under the pictures, each map titled, its lines under it."""
+    cells = place.subgridspec(1, len(grid), wspace=0.15)  # pragma: no mutate
+    for i, (name, picture, lines) in enumerate(grid):
+        axis = figure.add_subplot(cells[0, i])
+        axis.imshow(picture)
+        axis.set_xticks([])
+        axis.set_yticks([])
+        axis.set_title(textwrap.fill(name, 26), **TEXT_STYLES["tile"])
+        axis.set_xlabel("\n".join(textwrap.fill(line, 34) for line in lines if line), **TEXT_STYLES["tile_text"])
+        if i == 0 and title:
+            axis.text(0, 1.32, title, transform=axis.transAxes, va="bottom", **TEXT_STYLES["verdict"])
+
+
 def report_png(result: Result, card: ModelCard, alpha: float = 0.4, colormap: str = DEFAULT_COLORMAP,
-               outline: bool = True, when: datetime | None = None, source: str = "") -> bytes:
+               outline: bool = True, when: datetime | None = None, source: str = "", core: bool = False,
+               grid: Sequence[GridTile] = (), grid_title: str = "") -> bytes:
     """:func:`report_figure` as PNG bytes, built in memory."""
     buffer = io.BytesIO()
-    report_figure(result, card, alpha, colormap, outline, when, source).savefig(buffer, format="png")
+    report_figure(result, card, alpha, colormap, outline, when, source, core, grid, grid_title).savefig(buffer, format="png")
     return buffer.getvalue()
+
+
+def _points(text: str, kind: str) -> float:
+    """The height of a footer paragraph in points, with the gap under it."""
+    return (text.count("\n") + 1) * FOOTER_STYLES[kind]["fontsize"] * 1.3 + 4  # pragma: no mutate
 
 
 def _shorten(name: str, most: int) -> str:

@@ -16,6 +16,7 @@ from rxviz.api import Classifier
 from rxviz.dashboard import Dashboard, find_examples
 from rxviz.examples import BUNDLED_EXAMPLES
 from rxviz.data import list_samples
+from rxviz.lungs import ZONES
 
 
 @pytest.fixture()
@@ -65,7 +66,7 @@ def test_menu_is_reset_by_an_upload(app, xray_paths):
 
 def test_menus_start_on_a_visible_choice(app):
     """ipywidgets shows an option whose value is None as a blank menu: none may start there."""
-    assert app.target.label == "the predicted class" and app.target.value is not None
+    assert app.controls.target.label == "the predicted class" and app.controls.target.value is not None
     assert app.example.label == "Pick an example…" and app.example.value is not None
 
 
@@ -79,25 +80,31 @@ def test_upload_shows_label_probabilities_and_overlay(app, xray_paths):
     upload(app, xray_paths["BACTERIAL"].read_bytes(), "chest.jpeg")
     assert app.result is not None
     assert app.upload.value == ()  # the bytes are not kept in the widget
-    assert bytes(app.original.png[:4]) == bytes(app.overlay.png[:4]) == b"\x89PNG"
-    assert 'alt="Chest radiograph chest.jpeg' in app.original.value
-    assert 'alt="Grad-CAM heatmap for ' in app.overlay.value and "of the heat is inside the lungs" in app.overlay.value
+    # the viewer has the upload's pixels at its own size and the heatmap with its colours and outline
+    viewer, (height, width) = app.viewer, app.result.image.shape
+    assert (viewer.width, viewer.height) == (width, height) and len(viewer.pixels) == width * height * viewer.bits // 8
+    assert viewer.heat_width * viewer.heat_height == len(viewer.heat) > 0 and len(viewer.colours) == 768
+    assert viewer.outline and all(len(polygon) % 2 == 0 for polygon in viewer.outline)
+    assert viewer.original_alt.startswith("Chest radiograph chest.jpeg")
+    assert viewer.overlay_alt.startswith("Grad-CAM heatmap for ") and "of the heat is inside the lungs" in viewer.overlay_alt
     html = app.probabilities.value
     assert "Most likely" in html and html.count('class="rx-value"') == 3
     assert app.result.label in html.upper() or app.display_names[app.result.label] in html
     # no error and no busy message left (a rare real radiograph may carry the unusual-image warning)
     assert "rx-error" not in app.status.value and "rx-busy" not in app.status.value
-    assert "Preparing the report" in app.report_link.value  # built once the view settles
+    assert "Preparing the report" in app.download.link.value  # built once the view settles
 
 
 def test_opacity_and_colormap_redraw_without_recomputing(app, xray_paths, monkeypatch):
     app.load(xray_paths["VIRAL"], "viral.jpeg")
-    before, heatmap = app.overlay.png, app.result.heatmap
+    colours, heatmap = app.viewer.colours, app.result.heatmap
     monkeypatch.setattr(app.classifier, "analyze", lambda *a, **k: pytest.fail("recomputed the heatmap"))
-    app.opacity.value = 0.9
-    after_opacity = app.overlay.png
-    app.colormap.value = "viridis"
-    assert before != after_opacity != app.overlay.png
+    app.controls.opacity.value = 0.9
+    assert app.viewer.opacity == 0.9 and app.viewer.colours == colours
+    app.controls.colormap.value = "viridis"
+    from rxviz.overlay import colorize
+
+    assert app.viewer.colours == colorize(np.linspace(0, 1, 256), "viridis").tobytes() != colours
     assert app.result.heatmap is heatmap
 
 
@@ -105,10 +112,10 @@ def test_opacity_and_colormap_redraw_without_recomputing(app, xray_paths, monkey
 def test_target_and_method_recompute_the_heatmap(app, xray_paths):
     app.load(xray_paths["NORMAL"], "normal.jpeg")
     first = app.result.heatmap
-    app.target.value = "VIRAL"
+    app.controls.target.value = "VIRAL"
     assert app.result.target == "VIRAL" and not np.array_equal(first, app.result.heatmap)
-    app.method.value = "gradcam++"
-    assert app.result.method == "gradcam++" and "Grad-CAM++" in app.overlay_caption.value
+    app.controls.method.value = "gradcam++"
+    assert app.result.method == "gradcam++" and app.viewer.overlay_alt.startswith("Grad-CAM++ heatmap")
 
 
 @pytest.mark.parametrize("data, words", [
@@ -119,7 +126,7 @@ def test_bad_upload_shows_a_friendly_message_and_the_app_recovers(app, xray_path
     app.load(xray_paths["NORMAL"], "normal.jpeg")
     upload(app, data, "bad.png")
     assert "rx-error" in app.status.value and words in app.status.value and "bad.png" in app.status.value
-    assert app.result is None and app.overlay.png == b"" and app.report_link.value == ""
+    assert app.result is None and app.viewer.pixels == app.viewer.heat == b"" and app.download.link.value == ""
     assert app.pictures.layout.display == "none"  # no broken-image frames
     upload(app, xray_paths["VIRAL"].read_bytes(), "good.jpeg")
     assert app.result is not None and app.status.value == "" and app.pictures.layout.display == "flex"
@@ -145,7 +152,7 @@ def test_uploads_are_not_written_to_disk(app, xray_paths, tmp_path, monkeypatch)
 
 def _linked_report(app) -> bytes:
     """The PNG behind the report link."""
-    return base64.b64decode(app.report_link.value.split("base64,")[1].split('"')[0])
+    return base64.b64decode(app.download.link.value.split("base64,")[1].split('"')[0])
 
 
 @pytest.mark.slow
@@ -153,12 +160,12 @@ def test_report_is_one_click_and_always_matches_the_view(app, xray_paths):
     app.load(xray_paths["BACTERIAL"], "chest.jpeg")
     data = app.make_report()
     assert data.startswith(b"\x89PNG") and Image.open(io.BytesIO(data)).size[0] > 1000
-    assert 'download="rxviz-report-chest-' in app.report_link.value and _linked_report(app) == data
-    app.colormap.value = "jet"  # the view changes: the old report must not be offered any more
-    assert "base64," not in app.report_link.value and "Preparing the report" in app.report_link.value
+    assert 'download="rxviz-report-chest-' in app.download.link.value and _linked_report(app) == data
+    app.controls.colormap.value = "jet"  # the view changes: the old report must not be offered any more
+    assert "base64," not in app.download.link.value and "Preparing the report" in app.download.link.value
     assert _report_colours(app.make_report()) != _report_colours(data)
-    app.method.value = "smoothgrad"
-    assert "base64," not in app.report_link.value
+    app.controls.method.value = "smoothgrad"
+    assert "base64," not in app.download.link.value
 
 
 def _report_colours(png: bytes) -> int:
@@ -172,41 +179,41 @@ def test_report_in_an_event_loop_is_rebuilt_once_the_view_settles(app, xray_path
     import asyncio
     import threading
 
-    from rxviz.dashboard import app as app_module
+    from rxviz.dashboard import download as app_module
 
     async def drag():
         app.load(xray_paths["VIRAL"], "viral.jpeg")
         for opacity in (0.5, 0.6, 0.7):
-            app.opacity.value = opacity
-        assert "Preparing the report" in app.report_link.value
+            app.controls.opacity.value = opacity
+        assert "Preparing the report" in app.download.link.value
         await asyncio.sleep(app_module.REPORT_DELAY_S + 2.0)
 
     # in a thread of its own: Playwright's session-wide loop may be running in this one
     worker = threading.Thread(target=asyncio.run, args=(drag(),))
     worker.start()
     worker.join()
-    assert "base64," in app.report_link.value
+    assert "base64," in app.download.link.value
 
 
 def test_heatmap_caption_places_the_heat_on_the_lungs(app, xray_paths):
     app.load(xray_paths["BACTERIAL"], "chest.jpeg")
-    caption = html.unescape(app.overlay_caption.value)
+    caption = html.unescape(app.heat_caption.value)
     assert f"{100 * app.result.lung_focus:.0f} % of the heat is inside the lungs" in caption
     assert f"the lungs are {100 * app.result.lung_area:.0f} % of the image" in caption
-    assert "patient's right" in caption and caption.index("patient's right") < caption.index("patient's left")
+    assert f"most of it in the {max(ZONES, key=app.result.lung_zones.get)} zone" in caption
 
 
 def test_lung_outline_toggle_and_colour_bar(app, xray_paths):
     app.load(xray_paths["VIRAL"], "chest.jpeg")
-    assert app.outline.value is True
-    outlined = app.overlay.png
-    app.outline.value = False
-    assert app.overlay.png != outlined
-    app.outline.value = True
-    assert app.overlay.png == outlined
+    assert app.controls.outline.value is True
+    assert app.viewer.show_outline and app.viewer.outline
+    app.controls.outline.value = False
+    assert not app.viewer.show_outline
+    app.controls.outline.value = True
+    assert app.viewer.show_outline
     assert "linear-gradient" in app.colourbar.value and "high influence" in app.colourbar.value
     jet = app.colourbar.value
-    app.colormap.value = "viridis"
+    app.controls.colormap.value = "viridis"
     assert app.colourbar.value != jet
 
 
@@ -217,10 +224,10 @@ def test_method_note_says_which_trust_checks_the_method_failed(classifier):
     }}
     card = dataclasses.replace(classifier.card, extra={**classifier.card.extra, "explanation_checks": checks})
     app = Dashboard(Classifier(card), examples=[])
-    assert "passed every check" in app.method_note.value
-    app.method.value = "smoothgrad"  # no image loaded yet: only the note changes
-    assert "failed" in app.method_note.value and "sanity check" in app.method_note.value
-    assert "insertion test" in app.method_note.value and "deletion test" not in app.method_note.value
+    assert "passed every check" in app.controls.note.value
+    app.controls.method.value = "smoothgrad"  # no image loaded yet: only the note changes
+    assert "failed" in app.controls.note.value and "sanity check" in app.controls.note.value
+    assert "insertion test" in app.controls.note.value and "deletion test" not in app.controls.note.value
 
 
 def test_teaching_mode_hides_the_answer_until_the_student_picks(classifier):
@@ -230,12 +237,12 @@ def test_teaching_mode_hides_the_answer_until_the_student_picks(classifier):
     app.example.value = str(example.path)
     assert app.result is not None
     # the answer, the heatmap and the dataset's label are held back; the question is asked
-    assert app.answer.layout.display == "none" and app.overlay_column.layout.display == "none"
+    assert app.answer.layout.display == "none" and not app.viewer.show_overlay and app.viewer.heat == b""
     assert "dataset label" not in app.original_caption.value
     assert app.teaching.question.layout.display == "flex"
     button = next(b for b in app.teaching.buttons if b.description == app.display_names["NORMAL"])
     button.click()
-    assert app.answer.layout.display == "flex" and app.overlay_column.layout.display == "flex"
+    assert app.answer.layout.display == "flex" and app.viewer.show_overlay and app.viewer.heat
     assert app.display_names["VIRAL"] in app.original_caption.value
     comparison = app.teaching.comparison.value
     assert "You said <b>Normal</b>" in comparison and "dataset's label is <b>Viral pneumonia</b>" in comparison
@@ -267,10 +274,10 @@ def test_report_names_a_method_that_failed_its_checks(classifier):
 
 
 def test_method_note_says_which_methods_draw_the_same_map(app):
-    app.method.value = "layercam"
-    assert "same map as Grad-CAM++" in app.method_note.value
-    app.method.value = "scorecam"
-    assert "same map" not in app.method_note.value
+    app.controls.method.value = "layercam"
+    assert "same map as Grad-CAM++" in app.controls.note.value
+    app.controls.method.value = "scorecam"
+    assert "same map" not in app.controls.note.value
 
 
 def test_teaching_mode_never_sends_the_answer_to_a_visible_panel(classifier):
@@ -279,10 +286,10 @@ def test_teaching_mode_never_sends_the_answer_to_a_visible_panel(classifier):
     app.example.value = str(app.examples[0].path)  # an answer on screen, then teaching mode
     app.teaching.switch.value = True
     seen = []
-    app.overlay.observe(lambda _: seen.append(app.overlay_column.layout.display), "value")
+    app.viewer.observe(lambda change: seen.append(change["new"] == b"" or not app.viewer.show_overlay), "heat")
     app.probabilities.observe(lambda _: seen.append(app.answer.layout.display), "value")
     app.example.value = str(app.examples[1].path)
-    assert seen and set(seen) == {"none"}
+    assert seen and set(seen) == {True, "none"}
 
 
 @pytest.mark.parametrize("guess, model, truth, says", [

@@ -238,12 +238,9 @@ def test_dashboard_says_why_first_and_greys_the_answer(classifier, external):
     assert app.result is not None and app.result.unusual
     assert 'data-code="lateral"' in app.status.value and "lateral (side)" in app.status.value
     assert "rx-greyed" in app.probabilities._dom_classes
-    assert NOT_FRONTAL_SUMMARY in app.overlay_caption.value
-    # the drawn overlay has no lung outline: identical to the overlay drawn without one
-    app.outline.value = False
-    without = app.overlay.png
-    app.outline.value = True
-    assert app.overlay.png == without
+    assert NOT_FRONTAL_SUMMARY in app.heat_caption.value
+    # no lung outline is sent to the viewer, whatever the switch says
+    assert app.controls.outline.value and app.viewer.outline == [] and not app.viewer.show_outline
 
 
 def test_teaching_mode_says_it_after_the_reveal(classifier, normal_pixels):

@@ -60,7 +60,7 @@ result = rxviz.analyze({str(EXAMPLE)!r}, method="Coarse occlusion")
 from rxviz.dashboard import Dashboard
 from rxviz.cli import main
 app = Dashboard()
-labels = [label for label, _ in app.method.options]
+labels = [label for label, _ in app.controls.method.options]
 print(json.dumps({{"method": result.method, "shape": list(result.heatmap.shape), "image": list(result.image.shape),
                   "peak": float(result.heatmap.max()), "menu": labels}}))
 main(["predict", "--json", "--method", "coarse-occlusion", {str(EXAMPLE)!r}])
@@ -83,6 +83,6 @@ def test_the_trust_checks_run_on_a_registered_method_and_fail_one_blind_to_the_m
                          "--quiet"]) == 0
         table = json.loads(capsys.readouterr().out)
         assert table["brightness"]["passes"]["sanity_check"] is False  # its map ignores the weights
-        assert "Brightness" in [label for label, _ in Dashboard(rxviz.Classifier.load()).method.options]
+        assert "Brightness" in [label for label, _ in Dashboard(rxviz.Classifier.load()).controls.method.options]
     finally:
         del METHODS["brightness"]

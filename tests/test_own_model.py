@@ -74,7 +74,7 @@ def test_rxviz_predict_and_the_trust_checks_take_its_folder(wrapped, dataset):
 def test_the_dashboard_runs_on_it(wrapped):
     classifier, _ = wrapped
     app = Dashboard(classifier)
-    assert [label for label, _ in app.target.options][1:] == NAMES
+    assert [label for label, _ in app.controls.target.options][1:] == NAMES
     app.load(EXAMPLE, "an example")
     assert app.result is not None and "rx-error" not in app.status.value
     assert "Opacity" in app.probabilities.value and "Clear lungs" in app.probabilities.value
@@ -139,7 +139,7 @@ def test_an_onnx_only_model_offers_the_forward_pass_methods_and_says_why_not_the
                                         " that runs on the forward pass \\(Occlusion\\)"):
         classifier.analyze(EXAMPLE, method="Grad-CAM++")
     app = Dashboard(classifier)
-    assert [label for label, _ in app.method.options] == ["Occlusion"] and app.method.value == "occlusion"
+    assert [label for label, _ in app.controls.method.options] == ["Occlusion"] and app.controls.method.value == "occlusion"
     app.load(EXAMPLE, "an example")
     assert app.result is not None and "rx-error" not in app.status.value
 

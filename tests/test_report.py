@@ -175,7 +175,7 @@ def test_the_png_is_the_figure(classifier, result):
     assert data != report_png(result, classifier.card, when=WHEN, outline=False)
     import cv2
 
-    assert cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR).shape == (924, 1430, 3)
+    assert cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR).shape == (912, 1430, 3)
 
 
 def test_the_pictures_are_the_radiograph_and_the_overlay_as_the_view_shows_them(classifier, result):

@@ -56,9 +56,9 @@ light = heavy()
 needs = [app.classifier.needs_tensorflow(m) for m in ("gradcam", "gradcam++")]
 said = []
 app.status.observe(lambda change: said.append(change["new"]), "value")
-app.method.value = "gradcam++"
+app.controls.method.value = "gradcam++"
 print(json.dumps({{"light": light, "needs": needs, "after": len(heavy()) > 0, "said": said,
-                  "note": app.method_note.value, "error": "rx-error" in app.status.value}}))
+                  "note": app.controls.note.value, "error": "rx-error" in app.status.value}}))
 """
     env = {k: v for k, v in __import__("os").environ.items() if k != RUNTIME_ENV}
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=300)

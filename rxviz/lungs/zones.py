@@ -74,3 +74,36 @@ def describe_heat(focus: float, area: float, zones: dict[str, float]) -> str:
     zone, share = max(((z, zones[z]) for z in ZONES), key=lambda item: item[1])
     return (f"{100 * focus:.0f} % of the heat is inside the lungs (the lungs are {100 * area:.0f} % of the image);"
             f" most of it in the {zone} zone ({100 * share:.0f} %).")
+
+
+def heat_core(heatmap: np.ndarray, share: float = 0.5) -> np.ndarray:
+    """The heat's core: the smallest region holding ``share`` of the heatmap's mass (its hottest
+    pixels, taken hottest first until they hold that share). Empty for a map with no mass."""
+    flat = heatmap.ravel().astype(np.float64)
+    total = flat.sum()
+    core = np.zeros(heatmap.shape, dtype=bool)
+    if total <= 0:
+        return core
+    order = np.argsort(-flat, kind="stable")
+    count = int(np.searchsorted(np.cumsum(flat[order]), share * total)) + 1
+    core.ravel()[order[:count]] = True
+    return core
+
+
+def describe_core(core: np.ndarray, mask: np.ndarray | None) -> str:
+    """One sentence on the heat's core: its area and, on a frontal radiograph (``mask`` given),
+    the lung zones it covers, e.g. "Half of the heat lies in 7 % of the image, 80 % of it in the
+    right lower zone." """
+    if not core.any():
+        return "The map has no heat, so it has no core."
+    area = f"Half of the heat lies in {100 * core.mean():.0f} % of the image"
+    if mask is None:
+        return f"{area}."
+    if not mask.any():
+        return f"{area}; the lungs could not be found, so it cannot be placed on them."
+    labels = zone_map(mask)[core]
+    shares = np.bincount(labels, minlength=7) / labels.size
+    named = (OUTSIDE, *(f"{zone} zone" for zone in ZONES))
+    first = int(shares.argmax())
+    where = named[first] if first == 0 else f"the {named[first]}"
+    return f"{area}, {100 * shares[first]:.0f} % of it {'' if first == 0 else 'in '}{where}."
