@@ -313,7 +313,10 @@ def _dicom_pixels(dataset, max_pixels: int) -> tuple[np.ndarray, Display]:
     if pixels.ndim != 2:
         raise InputError("this DICOM is not a single grayscale image")
     rescaled = apply_modality_lut(pixels, dataset)
-    values = apply_voi_lut(rescaled, dataset).astype(np.float32)
+    try:
+        values = apply_voi_lut(rescaled, dataset).astype(np.float32)
+    except ValueError:  # a window of no width: the values as they are, stretched below
+        values = np.asarray(rescaled, dtype=np.float32)
     monochrome1 = getattr(dataset, "PhotometricInterpretation", "") == "MONOCHROME1"
     if monochrome1:
         values = values.max() - values

@@ -98,12 +98,14 @@ def render_in_turn(limit: int | None = None) -> int:
 def page_policy(nonce: str) -> str:
     """The dashboard page's Content-Security-Policy, its inline scripts marked by ``nonce``.
 
-    >>> "script-src 'self' 'nonce-abc'" in page_policy("abc")
+    >>> "script-src 'self' 'nonce-abc' blob:" in page_policy("abc")
     True
     """
     return "; ".join([
         "default-src 'self'",
-        f"script-src 'self' 'nonce-{nonce}'",
+        # blob: for the viewer: anywidget imports a widget's module (shipped in the package) from a
+        # blob URL it makes of the module's text; only a script already running can make one
+        f"script-src 'self' 'nonce-{nonce}' blob:",
         "style-src 'self' 'unsafe-inline'",  # ipywidgets and Lumino set styles on their elements
         "img-src 'self' data: blob:",  # the radiograph, overlay and report are data URIs
         "font-src 'self' data:",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import io
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
@@ -47,3 +48,34 @@ def noisy_16bit_png(image: np.ndarray, scale: int) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(big).save(buffer, format="PNG", compress_level=1)
     return buffer.getvalue()
+
+
+def large_radiograph(path: Path, side: int = 2048) -> np.ndarray:
+    """A real radiograph enlarged to ``side`` x ``side`` as 16-bit values (0..65535), as a
+    scanner's export would be."""
+    import cv2
+
+    from rxviz.io import load_image
+
+    big = cv2.resize(load_image(path), (side, side), interpolation=cv2.INTER_CUBIC)
+    return (np.clip(big, 0, 1) * 65535).round().astype(np.uint16)
+
+
+def png16(pixels: np.ndarray) -> bytes:
+    """A 16-bit grayscale PNG of ``pixels``."""
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+#: Identifiers the browser and report tests set in a DICOM and must never find on the page.
+IDENTIFIERS = {"PatientName": "Doe^Jane", "PatientID": "RX-ID-81234", "InstitutionName": "Saint Nowhere Hospital",
+               "PatientBirthDate": "20210304", "AccessionNumber": "ACC99812"}
+
+
+def identified_dicom(pixels: np.ndarray) -> bytes:
+    """A chest DX DICOM of 12-bit ``pixels`` with a child's age, a PA view, two window presets,
+    pixel spacing, and the patient's name, ID and other identifiers set."""
+    return make_dicom(pixels, PatientAge="004Y", PatientSex="F", ViewPosition="PA", BodyPartExamined="CHEST",
+                      PixelSpacing=[0.15, 0.15], WindowCenter=[2048, 1400], WindowWidth=[4096, 1600],
+                      WindowCenterWidthExplanation=["FULL", "LUNG"], **IDENTIFIERS)

@@ -8,6 +8,7 @@ asserted: speed is the benchmark's business).
 from __future__ import annotations
 
 import json
+import re
 import tempfile
 import time
 from pathlib import Path
@@ -34,8 +35,17 @@ def voila_url(dataset):
         stop_dashboard(server)
 
 
+OVERLAY = ".rxv-canvas-overlay"
+#: the overlay pane's pixels, as the page can read them back
+OVERLAY_PIXELS = f"document.querySelector('{OVERLAY}').toDataURL()"
+
+
 def _overlay_src(page) -> str:
-    return page.locator(".rx-overlay img").get_attribute("src") or ""
+    return page.evaluate(OVERLAY_PIXELS)
+
+
+def _overlay_changes_from(page, before: str) -> None:
+    page.wait_for_function(f"() => {OVERLAY_PIXELS} !== {json.dumps(before)}", timeout=30_000)
 
 
 def _files_holding(chunk: bytes, since: float, folders: list[Path]) -> list[Path]:
@@ -67,13 +77,14 @@ def test_upload_explain_redraw_error_and_recover(voila_url, browser, xray_paths)
     start = time.perf_counter()
     upload_in_browser(page, str(xray_paths["BACTERIAL"]))
     page.locator(".rx-label").wait_for(timeout=60_000)
-    page.wait_for_function("() => (document.querySelector('.rx-overlay img') || {}).src", timeout=30_000)
+    page.wait_for_function("() => Number((document.querySelector('.rxv') || {dataset: {}}).dataset.draws) > 0",
+                           timeout=30_000)
     timings["upload to overlay shown (s)"] = time.perf_counter() - start
     assert page.locator(".rx-label").inner_text().strip()
     values = page.locator(".rx-value").all_inner_texts()
     assert len(values) == 3 and all(v.endswith("%") for v in values)
     assert abs(sum(float(v.rstrip(" %")) for v in values) - 100) < 0.5
-    assert page.locator(".rx-overlay img").evaluate("img => img.naturalWidth") > 100
+    assert page.locator(OVERLAY).evaluate("canvas => canvas.width") > 100
     sentence = page.locator(".rx-lung-focus").inner_text()
     assert "of the heat is inside the lungs (the lungs are" in sentence and " zone (" in sentence
     assert "patient's right" in page.locator(".rx-sides").inner_text()
@@ -82,12 +93,10 @@ def test_upload_explain_redraw_error_and_recover(voila_url, browser, xray_paths)
     assert outline.is_checked()
     with_outline = _overlay_src(page)
     outline.uncheck()
-    page.wait_for_function(f"() => document.querySelector('.rx-overlay img').src !== {json.dumps(with_outline)}",
-                           timeout=30_000)
+    _overlay_changes_from(page, with_outline)
     without_outline = _overlay_src(page)
     outline.check()
-    page.wait_for_function(f"() => document.querySelector('.rx-overlay img').src !== {json.dumps(without_outline)}",
-                           timeout=30_000)
+    _overlay_changes_from(page, without_outline)
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "dashboard-lungs.png"), full_page=True)
 
@@ -96,7 +105,7 @@ def test_upload_explain_redraw_error_and_recover(voila_url, browser, xray_paths)
     start = time.perf_counter()
     field.fill("0.9")
     field.press("Enter")
-    page.wait_for_function(f"() => document.querySelector('.rx-overlay img').src !== {json.dumps(before)}", timeout=30_000)
+    _overlay_changes_from(page, before)
     timings["opacity redraw (s)"] = time.perf_counter() - start
     assert _overlay_src(page) != before
     ARTIFACTS.mkdir(exist_ok=True)
@@ -152,10 +161,10 @@ def test_projector_layout_teaching_mode_and_accessibility(voila_url, browser):
 
     page.locator(".rx-example select").select_option(index=3)
     page.locator(".rx-label").wait_for(timeout=60_000)
-    for selector in (".rx-original img", ".rx-overlay img", ".rx-label", ".rx-method select", ".rx-opacity"):
+    for selector in (".rxv-canvas-original", OVERLAY, ".rx-label", ".rx-method select", ".rx-opacity"):
         assert _fully_visible(page, selector), f"{selector} is not visible at 1024x768 without scrolling"
-    assert "Chest radiograph" in page.locator(".rx-original img").get_attribute("alt")
-    assert "of the heat is inside the lungs" in page.locator(".rx-overlay img").get_attribute("alt")
+    assert "Chest radiograph" in page.get_by_role("img", name="Chest radiograph").get_attribute("aria-label")
+    assert "of the heat is inside the lungs" in page.locator(OVERLAY).get_attribute("aria-label")
     assert page.locator(".rx-verdict[role=status]").count() == 1
     assert page.get_by_role("spinbutton", name="Opacity:").count() == 1  # a named control for the opacity
     # one click downloads the report of the view on screen, rebuilt once the view settles
@@ -171,12 +180,12 @@ def test_projector_layout_teaching_mode_and_accessibility(voila_url, browser):
     page.locator(".rx-example select").select_option(index=5)
     page.locator(".rx-question-box").wait_for(state="visible", timeout=60_000)
     page.locator(".rx-caption", has_text="Example 5").wait_for(timeout=60_000)
-    assert page.locator(".rx-overlay img").is_hidden() and page.locator(".rx-label").is_hidden()
+    assert page.locator(OVERLAY).is_hidden() and page.locator(".rx-label").is_hidden()
     assert page.locator(".rx-truth").count() == 0
     page.screenshot(path=str(ARTIFACTS / "dashboard-teaching-question.png"))
     page.locator(".rx-guess-bacterial").click()
     page.locator(".rx-comparison-text").wait_for(timeout=30_000)
-    assert page.locator(".rx-overlay img").is_visible() and page.locator(".rx-label").is_visible()
+    assert page.locator(OVERLAY).is_visible() and page.locator(".rx-label").is_visible()
     assert "You said Bacterial pneumonia" in page.locator(".rx-comparison-text").inner_text()
     assert page.locator(".rx-truth").is_visible()
     page.screenshot(path=str(ARTIFACTS / "dashboard-teaching-revealed.png"))
@@ -223,4 +232,164 @@ def test_outside_its_world_the_reason_comes_first(voila_url, browser, tmp_path):
     assert "45 years" in reason.inner_text() and "children aged 1-5" in reason.inner_text()
     page.locator(".rx-lung-focus", has_text=" zone (").wait_for(timeout=30_000)  # a frontal view: the zones stay
     page.screenshot(path=str(ARTIFACTS / "dashboard-adult.png"))
+    page.close()
+
+
+def _canvas_mean(page, selector: str) -> float:
+    """The mean grey of a canvas's pixels (red channel), read back from the page."""
+    return page.locator(selector).evaluate(
+        "c => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; let s = 0;"
+        " for (let i = 0; i < d.length; i += 4) s += d[i]; return s / (d.length / 4); }")
+
+
+def _viewer(page, key: str) -> str:
+    return page.locator(".rxv").get_attribute(f"data-{key}") or ""
+
+
+def _set_range(page, name: str, value: float) -> None:
+    """Move a range input as a user's drag ends: an input event, then a change event."""
+    page.get_by_role("slider", name=name).evaluate(
+        "(e, v) => { e.value = String(v); e.dispatchEvent(new Event('input', {bubbles: true}));"
+        " e.dispatchEvent(new Event('change', {bubbles: true})); }", value)
+
+
+def test_viewer_zoom_pan_window_comparisons_and_a_dicoms_facts(voila_url, browser, tmp_path):
+    """A 2048x2048 16-bit PNG and a DICOM that names its patient: zoom, pan and window/level
+    redraw both panes in the browser; the comparisons fill their grids; the DICOM's facts are
+    shown and nothing that identifies the patient reaches the page, its widget messages or the
+    report's name."""
+    from built_files import IDENTIFIERS, identified_dicom, large_radiograph, png16
+
+    from rxviz.examples import BUNDLED_EXAMPLES
+
+    pixels = large_radiograph(next(BUNDLED_EXAMPLES.glob("PNEUMONIA/*bacteria*")))
+    png_path, dicom_path = tmp_path / "large-16bit.png", tmp_path / "doe_jane.dcm"
+    png_path.write_bytes(png16(pixels))
+    dicom_path.write_bytes(identified_dicom((pixels >> 4).astype("uint16")))
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    received: list[str | bytes] = []  # every message the server sends the page
+    page.on("websocket", lambda ws: ws.on("framereceived", lambda frame: received.append(frame)))
+    page.goto(voila_url, timeout=120_000)
+    page.locator(".rx-upload").wait_for(state="visible", timeout=180_000)
+
+    upload_in_browser(page, str(png_path))
+    page.locator(".rx-caption", has_text="large-16bit.png (2048×2048)").wait_for(timeout=120_000)
+    page.wait_for_function("() => Number(document.querySelector('.rxv').dataset.draws) > 0", timeout=30_000)
+    assert page.locator(".rxv-readout").first.inner_text() == "65535"  # 16 bits kept: the full window
+    original = page.get_by_role("img", name="Chest radiograph")
+    assert "2048 by 2048 pixels" in original.get_attribute("aria-label")
+
+    # zoom: the buttons, the wheel (about the cursor) and the keyboard; both panes follow
+    before = _overlay_src(page)
+    page.get_by_role("button", name="Zoom in").click()
+    page.get_by_role("button", name="Zoom in").click()
+    page.wait_for_function("() => document.querySelector('.rxv').dataset.zoom === '1.563'", timeout=10_000)
+    assert _overlay_src(page) != before
+    box = page.locator(OVERLAY).bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.25, box["y"] + box["height"] * 0.5)
+    page.mouse.wheel(0, -120)
+    page.wait_for_function("() => document.querySelector('.rxv').dataset.zoom === '1.953'", timeout=10_000)
+    centre = [float(v) for v in _viewer(page, "centre").split(",")]
+    assert centre[0] < 1024 - 50, "the wheel zooms about the cursor, left of the centre"
+    # pan: drag the radiograph; the centre moves against the drag
+    start = page.locator(".rxv-canvas-original").bounding_box()
+    page.mouse.move(start["x"] + 200, start["y"] + 200)
+    page.mouse.down()
+    page.mouse.move(start["x"] + 260, start["y"] + 240, steps=5)
+    page.mouse.up()
+    page.wait_for_function(f"() => document.querySelector('.rxv').dataset.centre !== '{centre[0]:.1f},{centre[1]:.1f}'",
+                           timeout=10_000)
+    moved = [float(v) for v in _viewer(page, "centre").split(",")]
+    assert moved[0] < centre[0] and moved[1] < centre[1]
+    page.screenshot(path=str(ARTIFACTS / "viewer-zoomed.png"))
+    page.locator(".rxv-canvas-original").focus()
+    page.keyboard.press("0")
+    page.wait_for_function("() => document.querySelector('.rxv').dataset.zoom === '1.000'", timeout=10_000)
+    page.keyboard.press("+")
+    page.wait_for_function("() => document.querySelector('.rxv').dataset.zoom === '1.250'", timeout=10_000)
+    page.get_by_role("button", name="Reset view").click()
+    page.wait_for_function("() => document.querySelector('.rxv').dataset.zoom === '1.000'", timeout=10_000)
+
+    # window / level and invert change what both panes show, not what the model saw
+    verdict = page.locator(".rx-verdict").inner_text()
+    plain = _canvas_mean(page, ".rxv-canvas-original")
+    _set_range(page, "Level", 16000)  # brighter: mid-grey at a lower value
+    page.locator(".rxv-readout", has_text="16000 pixel value").wait_for(timeout=5_000)
+    page.wait_for_timeout(300)  # the next frame draws it
+    brighter = _canvas_mean(page, ".rxv-canvas-original")
+    assert brighter > plain + 20
+    _set_range(page, "Window", 8000)  # narrower: more contrast
+    page.wait_for_timeout(300)
+    page.get_by_role("button", name="Invert").click()
+    page.wait_for_function("() => document.querySelector('button[aria-label=Invert]').getAttribute('aria-pressed') === 'true'",
+                           timeout=5_000)
+    page.wait_for_timeout(300)
+    inverted = _canvas_mean(page, ".rxv-canvas-original")
+    page.get_by_role("button", name="Reset window").click()
+    page.wait_for_timeout(300)
+    assert abs(_canvas_mean(page, ".rxv-canvas-original") - plain) < 1 and abs(inverted - plain) > 20
+    assert page.locator(".rx-verdict").inner_text() == verdict
+
+    # the heat's core, in the picture and in words
+    core_before = _overlay_src(page)
+    page.get_by_role("checkbox", name="Heat core").check()
+    page.locator(".rx-core-line", has_text="Half of the heat lies in").wait_for(timeout=30_000)
+    _overlay_changes_from(page, core_before)
+
+    # every method side by side, light ones first, then every class
+    started = time.perf_counter()
+    page.get_by_role("button", name="Compare methods").click()
+    page.locator(".rx-tile img").first.wait_for(timeout=30_000)
+    first_tile = time.perf_counter() - started
+    page.wait_for_function("() => document.querySelectorAll('.rx-tile img').length === 5 &&"
+                           " !document.querySelector('.rx-tile-wait')", timeout=180_000)
+    all_tiles = time.perf_counter() - started
+    tiles = page.locator(".rx-tile").all_inner_texts()
+    assert [t.splitlines()[0] for t in tiles] == ["Grad-CAM", "Occlusion", "Grad-CAM++ (= LayerCAM)",
+                                                  "Faster Score-CAM", "SmoothGrad"]
+    assert all("of the heat is inside the lungs" in t for t in tiles)
+    page.screenshot(path=str(ARTIFACTS / "viewer-compare-methods.png"), full_page=True)
+    page.get_by_role("button", name="Compare classes").click()
+    page.wait_for_function("() => document.querySelectorAll('.rx-tile img').length === 3", timeout=60_000)
+    assert [t.split(" (")[0] for t in page.locator(".rx-tile-title").all_inner_texts()] == \
+        ["Normal", "Bacterial pneumonia", "Viral pneumonia"]
+    page.screenshot(path=str(ARTIFACTS / "viewer-compare-classes.png"), full_page=True)
+    page.get_by_role("button", name="Compare classes").click()
+
+    # a DICOM: its facts, its own windows, anonymous by default, and no identifier anywhere
+    received.clear()
+    upload_in_browser(page, str(dicom_path))
+    page.locator(".rx-facts-box").wait_for(timeout=120_000)
+    facts = page.locator(".rx-facts-box").inner_text()
+    for fact in ("4 years", "female", "PA", "DX", "CHEST", "2048 × 2048 pixels", "0.15 × 0.15 mm"):
+        assert fact in facts
+    assert page.get_by_role("checkbox", name="Anonymous").is_checked()
+    presets = page.get_by_role("combobox", name="Window preset")
+    assert [o.strip() for o in presets.locator("option").all_inner_texts()] == ["FULL", "LUNG", "full range"]
+    presets.select_option(label="LUNG")
+    page.wait_for_function("() => document.querySelector('.rxv-readout').textContent === '1600'", timeout=10_000)
+    page.screenshot(path=str(ARTIFACTS / "viewer-dicom.png"), full_page=True)
+    link = page.locator("a.rx-save[download]")
+    link.wait_for(timeout=60_000)
+    assert link.get_attribute("download").startswith("rxviz-report-xray-")
+    # pictures sent as base64 (tiles, the report) are random letters where short words occur by chance
+    texts = [re.sub(r"base64,[A-Za-z0-9+/=]+", "base64,", t) for t in [page.content(), *(f for f in received if isinstance(f, str))]]
+    buffers = [f for f in received if isinstance(f, bytes)]  # the pixels: short words occur by chance
+    assert buffers and sum(map(len, buffers)) >= 2048 * 2048 * 2
+    for secret in [*IDENTIFIERS.values(), "Doe", "Jane", "doe_jane"]:
+        hits = [t[max(0, t.index(secret) - 80):t.index(secret) + 80] for t in texts if secret in t]
+        assert not hits, (secret, hits[:2])
+    for secret in IDENTIFIERS.values():
+        assert not any(secret.encode() in buffer for buffer in buffers), secret
+
+    # still usable on a projector's 1024x768: the toolbar, both panes and the controls fit across
+    page.set_viewport_size({"width": 1024, "height": 768})
+    page.wait_for_timeout(500)
+    for name in ("Zoom in", "Zoom out", "Reset view", "Invert"):
+        assert _fully_visible(page, f"button[aria-label='{name}']"), name
+    assert page.evaluate("document.scrollingElement.scrollWidth") <= 1024
+    page.screenshot(path=str(ARTIFACTS / "viewer-1024x768.png"))
+    (ARTIFACTS / "viewer-timings.json").write_text(json.dumps(
+        {"first comparison tile (s)": first_tile, "all five methods (s)": all_tiles}, indent=2))
+    print(f"\nfirst comparison tile {first_tile:.2f} s, all five methods {all_tiles:.2f} s")
     page.close()

@@ -347,3 +347,25 @@ def test_the_lung_box_comes_from_the_given_mask_or_the_segmenter():
     top, bottom, left, right = lung_box(real, 0.0)  # the segmenter's lungs: well inside the radiograph
     assert 0 <= top < bottom <= real.shape[0] and 0 <= left < right <= real.shape[1]
     assert (bottom - top) * (right - left) < 0.9 * real.size
+
+
+def test_the_heat_core_is_the_smallest_region_holding_half_the_heat():
+    from rxviz.lungs import describe_core, heat_core
+
+    heat = np.zeros((10, 20))
+    heat[2:4, 2:4] = 1.0  # mass 4 in the patient's right upper zone
+    heat[8, 15] = 3.0  # mass 3 in one pixel, on the image's right
+    heat[5, 5] = 1.0
+    core = heat_core(heat)
+    assert core.sum() == 2 and core[8, 15] and core[2, 2]  # 3 + 1 reaches half of 8: the hottest first
+    assert heat[core].sum() >= heat.sum() / 2 and heat_core(heat, share=0.3).sum() == 1
+    assert not heat_core(np.zeros((4, 4))).any()
+    mask = np.zeros((10, 20), dtype=bool)
+    mask[1:9, 1:8] = mask[1:9, 12:19] = True
+    assert describe_core(core, None) == "Half of the heat lies in 1 % of the image."
+    assert describe_core(core, mask) == "Half of the heat lies in 1 % of the image, 50 % of it in the right upper zone."
+    outside = np.zeros_like(core)
+    outside[0, 10] = True
+    assert describe_core(outside, mask).endswith(", 100 % of it outside the lungs.")
+    assert "could not be found" in describe_core(core, np.zeros_like(mask))
+    assert describe_core(np.zeros_like(core), mask) == "The map has no heat, so it has no core."

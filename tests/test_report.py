@@ -271,3 +271,45 @@ def test_the_colour_bar_runs_under_the_overlay_in_its_colours(classifier, result
     renderer = canvas.get_renderer()
     overlay, under = figure.axes[1].get_window_extent(renderer), bar_axis.get_window_extent(renderer)
     assert overlay.x0 - 1 <= under.x0 and under.x1 <= overlay.x1 + 1 and under.y1 <= overlay.y0
+
+
+@pytest.mark.parametrize("source", ["", "W" * 300 + ".dcm"])
+def test_with_the_grid_and_the_core_no_text_runs_into_another(classifier, normal_pixels_result, source):
+    """The comparison grid under the pictures and the core's sentence in the footer: every text
+    still on the page and clear of every other, whatever the file name's length."""
+    result, card = normal_pixels_result
+    lines = ("Trust checks: failed the deletion test and the weight-randomisation sanity check.",
+             "62 % of the heat is inside the lungs (the lungs are 41 % of the image); most of it in the left middle zone (19 %).")
+    picture = result.overlay()
+    grid = [(name, picture, lines) for name in ("Grad-CAM", "Occlusion", "Grad-CAM++ (= LayerCAM)",
+                                                 "Faster Score-CAM", "SmoothGrad")]
+    figure = report_figure(result, card, when=WHEN, source=source, core=True, grid=grid,
+                           grid_title="Every method's map for Normal")
+    texts = _texts(figure)
+    words = " ".join(" ".join(t.get_text().split()) for t, _ in texts)
+    assert "Every method's map for Normal" in words and "Faster Score-CAM" in words
+    assert result.core_summary in words and "dashed cyan line: the heat's core" in words
+    page = figure.bbox
+    for text, box in texts:
+        assert page.x0 - 1 <= box.x0 and box.x1 <= page.x1 + 1 and page.y0 - 1 <= box.y0 and box.y1 <= page.y1 + 1, \
+            text.get_text()[:60]
+    for i, (a, box_a) in enumerate(texts):
+        for b, box_b in texts[i + 1:]:
+            assert not box_a.overlaps(box_b), (a.get_text()[:60], b.get_text()[:60])
+    pictures = [a for a in figure.axes if a.images]
+    assert len(pictures) == 7  # the radiograph, the overlay and the five maps
+    for i, a in enumerate(pictures):  # no picture over another
+        for b in pictures[i + 1:]:
+            assert not a.get_window_extent().overlaps(b.get_window_extent())
+
+
+def test_a_report_of_an_identified_dicom_names_nobody(classifier):
+    from built_files import IDENTIFIERS, identified_dicom
+
+    from rxviz.io import load_image
+
+    pixels = load_image(next(BUNDLED_EXAMPLES.glob("NORMAL/*"))) * 4095
+    result = classifier.analyze(identified_dicom(pixels.astype(np.uint16)), method="gradcam")
+    words = " ".join(t.get_text() for t, _ in _texts(report_figure(result, classifier.card, when=WHEN)))
+    for secret in [*IDENTIFIERS.values(), "Doe", "Jane"]:
+        assert secret not in words

@@ -88,7 +88,7 @@ def test_the_page_allows_only_the_servers_own_scripts(dashboard):
     (headers, html), (again, _) = _page(port), _page(port)
     policy = headers["Content-Security-Policy"]
     directives = dict(d.strip().split(" ", 1) for d in policy.split(";"))
-    nonce = re.fullmatch(r"'self' 'nonce-([\w-]{20,})'", directives["script-src"]).group(1)
+    nonce = re.fullmatch(r"'self' 'nonce-([\w-]{20,})' blob:", directives["script-src"]).group(1)
     assert directives["default-src"] == "'self'" and directives["object-src"] == "'none'"
     assert directives["frame-ancestors"] == "'self'" and directives["img-src"] == "'self' data: blob:"
     assert "unsafe" not in directives["script-src"] and "*" not in policy

@@ -70,7 +70,7 @@ class Dashboard:
         self.teaching = TeachingMode(self.display_names, on_reveal=self._reveal)
         for name, w in [("upload", self.upload), ("example", self.example), ("status", self.status),
                         ("viewer", self.viewer), ("colourbar", self.colourbar), ("probabilities", self.probabilities),
-                        ("facts", self.facts), ("heat", self.heat_caption), ("caption", self.original_caption)]:
+                        ("facts", self.facts), ("heat", self.heat_caption), ("original-caption", self.original_caption)]:
             w.add_class(f"rx-{name}")
 
         self.upload.observe(self._on_upload, "value")

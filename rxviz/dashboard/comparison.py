@@ -12,7 +12,7 @@ import numpy as np
 
 from ..api import Classifier, Result
 from ..explain import METHODS, get_method
-from ..lungs import describe_heat, lung_focus, lung_zones
+from ..lungs import describe_heat, lung_focus, zone_map, zone_shares
 from ..overlay import draw_outline, fit_within, overlay, png_bytes
 from . import page
 
@@ -49,6 +49,9 @@ class Comparison:
         self.grid.add_class("rx-comparison-grid")
         self.result: Result | None = None
         self._maps: dict[tuple[str, str], np.ndarray | str] = {}  # a map, or why it could not be drawn
+        self._tiles: dict[tuple[bool, str, str], Tile] = {}  # by (methods grid?, method, class)
+        self._pictures: dict[tuple[str, tuple], bytes] = {}  # (tile, look) -> PNG
+        self._zones: np.ndarray | None = None  # the image's zone_map, for every map's sentence
         self._wanted: list[tuple[str, str]] = []
         self.heading = ""
         self.tiles: list[Tile] = []
@@ -61,7 +64,7 @@ class Comparison:
 
     def new_image(self, result: Result | None) -> None:
         """A new image (or none): forget the last one's maps."""
-        self._maps = {}
+        self._maps, self._tiles, self._pictures, self._zones = {}, {}, {}, None
         self.explained(result)
 
     def explained(self, result: Result | None) -> None:
@@ -96,12 +99,15 @@ class Comparison:
         """Draw the grid again with the view's opacity, colours and outline."""
         self.tiles = [self._tile(m, t) for m, t in self._wanted if isinstance(self._maps.get((m, t)), np.ndarray)]
         done = {tile.key: tile for tile in self.tiles}
+        look = self._look()
         cells = []
         for method, target in self._wanted:
-            key = f"{method}:{target}"
+            key = f"{'methods' if self.methods.value else 'classes'}:{method}:{target}"
             tile, problem = done.get(key), self._maps.get((method, target))
             if tile is not None:
-                png = png_bytes(self.picture(tile))
+                if (key, look) not in self._pictures:
+                    self._pictures[(key, look)] = png_bytes(self.picture(tile))
+                png = self._pictures[(key, look)]
                 cells.append(page.tile(png, tile.title, tile.lines, f"{tile.title}. {tile.lines[-1]}", key))
             else:
                 cells.append(page.tile(None, self._title(method, target), (problem,) if problem else (), "", key))
@@ -157,15 +163,23 @@ class Comparison:
         return f"{self._name(target)} ({100 * self.result.probabilities[target]:.0f} %)"
 
     def _tile(self, method: str, target: str) -> Tile:
+        """The tile of a computed map, made once per image (its sentence takes a moment on a large image)."""
+        cached = (self.methods.value, method, target)
+        if cached in self._tiles:
+            return self._tiles[cached]
         result, card = self.result, self.classifier.card
         assert result is not None
         heatmap = self._maps[(method, target)]
         assert isinstance(heatmap, np.ndarray)
         verdict = card.trust_verdict(method)
         if result.frontal:
+            if self._zones is None:
+                self._zones = zone_map(result.lung_mask)
             where = describe_heat(lung_focus(heatmap, result.lung_mask), result.lung_area,
-                                  lung_zones(heatmap, result.lung_mask))
+                                  zone_shares(heatmap, self._zones))
         else:
             where = "Not a frontal chest radiograph: no lung zones."
-        return Tile(f"{method}:{target}", self._title(method, target), heatmap,
+        tile = Tile(f"{'methods' if self.methods.value else 'classes'}:{method}:{target}", self._title(method, target), heatmap,
                     (f"Trust checks: {verdict}." if verdict else "", where))
+        self._tiles[cached] = tile
+        return tile

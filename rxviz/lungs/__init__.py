@@ -10,8 +10,8 @@
 
 from .segmenter import (DEFAULT_LUNG_MODEL_DIR, LUNG_OUTPUT, LungSegmenter, clean_mask, dice, keras_segmenter,
                         load_segmenter, lung_box, lung_mask, lung_model_dir, segmenter_model)
-from .zones import OUTSIDE, ZONES, describe_core, describe_heat, heat_core, lung_focus, lung_zones, zone_map
+from .zones import OUTSIDE, ZONES, describe_core, describe_heat, heat_core, lung_focus, lung_zones, zone_map, zone_shares
 
 __all__ = ["DEFAULT_LUNG_MODEL_DIR", "LUNG_OUTPUT", "LungSegmenter", "OUTSIDE", "ZONES", "clean_mask",
            "describe_core", "describe_heat", "dice", "heat_core", "keras_segmenter", "load_segmenter", "lung_box", "lung_focus", "lung_mask",
-           "lung_model_dir", "lung_zones", "segmenter_model", "zone_map"]
+           "lung_model_dir", "lung_zones", "segmenter_model", "zone_map", "zone_shares"]

@@ -58,10 +58,14 @@ def lung_zones(heatmap: np.ndarray, mask: np.ndarray) -> dict[str, float]:
 
     Empty (no keys) for a heatmap with no mass.
     """
+    return zone_shares(heatmap, zone_map(mask))
+
+
+def zone_shares(heatmap: np.ndarray, labels: np.ndarray) -> dict[str, float]:
+    """:func:`lung_zones` given the mask's :func:`zone_map`, for many maps of one image."""
     total = float(heatmap.sum())
     if total <= 0:
         return {}
-    labels = zone_map(mask)
     shares = np.bincount(labels.ravel(), weights=heatmap.ravel().astype(np.float64), minlength=7) / total
     return {OUTSIDE: float(shares[0]), **{zone: float(shares[i + 1]) for i, zone in enumerate(ZONES)}}
 
