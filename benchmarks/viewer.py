@@ -126,6 +126,11 @@ def main() -> None:
             summary = {name: {k: v[0] for k, v in figures.items()} for name, figures in results.items()}
             if not args.no_grid:
                 summary["grid"] = compare(page, images)
+                summary["alone"] = alone(images[1])
+                slowest = max(summary["alone"].values())
+                warm = summary["grid"]["all five, attempt 2 (s)"]
+                print(f"all five together (TensorFlow loaded) {warm:.2f} s = {warm / slowest:.2f} x the slowest"
+                      f" method alone ({slowest:.2f} s)")
             (work / "viewer.json").write_text(json.dumps(summary, indent=2))
             print(f"figures saved in {work / 'viewer.json'}")
             browser.close()
@@ -152,6 +157,40 @@ def compare(page, images: list[Path]) -> dict[str, float]:
         print(f"compare methods ({state}): first map {first:.2f} s, all five {last:.2f} s")
         figures[f"first map, attempt {attempt + 1} (s)"], figures[f"all five, attempt {attempt + 1} (s)"] = first, last
     return figures
+
+
+def alone(image: Path, runs: int = 3) -> dict[str, float]:
+    """Each method's map of the same image alone, in this process (median of ``runs``, after
+    TensorFlow is loaded), and SmoothGrad as tf-keras-vis computes it, one noisy copy at a time,
+    as rxviz did before its batched SmoothGrad: the slowest method of the release before."""
+    from rxviz.api import Classifier
+    from rxviz.explain import SMOOTH_NOISE, SMOOTH_SAMPLES, _score, _visualizer
+    from rxviz.preprocess import from_model_input
+
+    classifier = Classifier.load()
+    result = classifier.analyze(image.read_bytes(), method=None)
+    box = classifier.box(result.image, result.lung_mask)
+    batch = classifier.inputs([result.image], [box])
+
+    def looped() -> None:
+        saliency = _visualizer(classifier.model, "saliency")(_score(1), batch, smooth_samples=SMOOTH_SAMPLES,
+                                                              smooth_noise=SMOOTH_NOISE)
+        from_model_input(np.asarray(saliency).reshape(batch.shape[1:3]), result.image.shape, box)
+
+    jobs = {m: (lambda m=m: classifier.heatmap(result.image, result.label, m, box))
+            for m in ("gradcam", "occlusion", "gradcam++", "scorecam", "smoothgrad")}
+    jobs["smoothgrad, one copy at a time (before)"] = looped
+    times = {}
+    for name, job in jobs.items():
+        job()  # warm: TensorFlow, tf-keras-vis's clones
+        spent = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            job()
+            spent.append(time.perf_counter() - started)
+        times[name] = statistics.median(spent)
+        print(f"{name:42} alone {times[name]:.2f} s")
+    return times
 
 
 if __name__ == "__main__":

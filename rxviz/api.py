@@ -22,7 +22,7 @@ from .card import ModelCard, load_card
 from .explain import METHODS, Method, class_activation_map, explain, get_method
 from .domain import DomainCheck, DomainWarning, OODDetector
 from .io import Display, ImageFacts, ImageSource, read_radiograph
-from .lungs import describe_core, describe_heat, heat_core, load_segmenter, lung_box, lung_focus, lung_mask, lung_zones
+from .lungs import describe_core, describe_heat, heat_core, load_segmenter, lung_box, lung_focus, lung_mask, zone_map, zone_shares
 from .metrics import with_temperature
 from .overlay import DEFAULT_COLORMAP, draw_outline, overlay
 from .preprocess import Box, from_model_input, to_model_input
@@ -119,7 +119,13 @@ class Result:
         :attr:`frontal`."""
         if self.heatmap is None:
             return None
-        return lung_zones(self.heatmap, self.lung_mask) if self.frontal else {}
+        return zone_shares(self.heatmap, self.zone_labels) if self.frontal else {}
+
+    @cached_property
+    def zone_labels(self) -> np.ndarray:
+        """The lung zones as a label image (:func:`rxviz.lungs.zone_map`: 0 outside, 1-6 the
+        zones), computed once for every map of this image."""
+        return zone_map(self.lung_mask)
 
     @property
     def heat_summary(self) -> str | None:
@@ -141,7 +147,7 @@ class Result:
         """One sentence on the heat's core: its area and, on a frontal radiograph, its lung zone."""
         if self.heatmap is None:
             return None
-        return describe_core(self.heat_core, self.lung_mask if self.frontal else None)
+        return describe_core(self.heat_core, self.zone_labels if self.frontal else None)
 
     def overlay(self, alpha: float = 0.4, colormap: str = DEFAULT_COLORMAP, outline: bool = False) -> np.ndarray:
         """The heatmap over the image as RGB uint8, at the image's resolution; with ``outline``

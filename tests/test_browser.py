@@ -87,7 +87,7 @@ def test_upload_explain_redraw_error_and_recover(voila_url, browser, xray_paths)
     assert page.locator(OVERLAY).evaluate("canvas => canvas.width") > 100
     sentence = page.locator(".rx-lung-focus").inner_text()
     assert "of the heat is inside the lungs (the lungs are" in sentence and " zone (" in sentence
-    assert "patient's right" in page.locator(".rx-sides").inner_text()
+    assert [t.split("\n") for t in page.locator(".rx-sides").all_inner_texts()] == [["patient's right", "patient's left"]] * 2
     assert "high influence" in page.locator(".rx-colourbar").inner_text()
     outline = page.locator(".rx-outline input[type=checkbox]")
     assert outline.is_checked()
@@ -348,12 +348,12 @@ def test_viewer_zoom_pan_window_comparisons_and_a_dicoms_facts(voila_url, browse
     assert [t.splitlines()[0] for t in tiles] == ["Grad-CAM", "Occlusion", "Grad-CAM++ (= LayerCAM)",
                                                   "Faster Score-CAM", "SmoothGrad"]
     assert all("of the heat is inside the lungs" in t for t in tiles)
-    page.screenshot(path=str(ARTIFACTS / "viewer-compare-methods.png"), full_page=True)
+    page.locator(".rx-comparison-grid").screenshot(path=str(ARTIFACTS / "viewer-compare-methods.png"))
     page.get_by_role("button", name="Compare classes").click()
     page.wait_for_function("() => document.querySelectorAll('.rx-tile img').length === 3", timeout=60_000)
     assert [t.split(" (")[0] for t in page.locator(".rx-tile-title").all_inner_texts()] == \
         ["Normal", "Bacterial pneumonia", "Viral pneumonia"]
-    page.screenshot(path=str(ARTIFACTS / "viewer-compare-classes.png"), full_page=True)
+    page.locator(".rx-comparison-grid").screenshot(path=str(ARTIFACTS / "viewer-compare-classes.png"))
     page.get_by_role("button", name="Compare classes").click()
 
     # a DICOM: its facts, its own windows, anonymous by default, and no identifier anywhere

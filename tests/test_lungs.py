@@ -350,7 +350,7 @@ def test_the_lung_box_comes_from_the_given_mask_or_the_segmenter():
 
 
 def test_the_heat_core_is_the_smallest_region_holding_half_the_heat():
-    from rxviz.lungs import describe_core, heat_core
+    from rxviz.lungs import describe_core, heat_core, zone_map
 
     heat = np.zeros((10, 20))
     heat[2:4, 2:4] = 1.0  # mass 4 in the patient's right upper zone
@@ -363,9 +363,9 @@ def test_the_heat_core_is_the_smallest_region_holding_half_the_heat():
     mask = np.zeros((10, 20), dtype=bool)
     mask[1:9, 1:8] = mask[1:9, 12:19] = True
     assert describe_core(core, None) == "Half of the heat lies in 1 % of the image."
-    assert describe_core(core, mask) == "Half of the heat lies in 1 % of the image, 50 % of it in the right upper zone."
+    assert describe_core(core, zone_map(mask)) == "Half of the heat lies in 1 % of the image, 50 % of it in the right upper zone."
     outside = np.zeros_like(core)
     outside[0, 10] = True
-    assert describe_core(outside, mask).endswith(", 100 % of it outside the lungs.")
-    assert "could not be found" in describe_core(core, np.zeros_like(mask))
-    assert describe_core(np.zeros_like(core), mask) == "The map has no heat, so it has no core."
+    assert describe_core(outside, zone_map(mask)).endswith(", 100 % of it outside the lungs.")
+    assert "could not be found" in describe_core(core, zone_map(np.zeros_like(mask)))
+    assert describe_core(np.zeros_like(core), zone_map(mask)) == "The map has no heat, so it has no core."

@@ -176,3 +176,14 @@ def test_a_method_that_cannot_run_says_so_in_its_place(app, bacterial, monkeypat
     grid = app.comparison.grid.value
     assert grid.count("<img") == 1 and "Cannot be drawn here: no TensorFlow here." in grid
     assert "rx-busy" not in app.status.value
+
+
+def test_switching_a_grid_on_or_off_makes_the_report_anew(app, bacterial):
+    app.load(bacterial, "chest.jpeg")
+    app.make_report()
+    assert "base64," in app.download.link.value
+    app.comparison.classes.value = True  # the report carries the grid: the old one must go
+    assert "Preparing the report" in app.download.link.value
+    with_grid = app.make_report()
+    app.comparison.classes.value = False
+    assert "Preparing the report" in app.download.link.value and app.make_report() != with_grid

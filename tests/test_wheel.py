@@ -55,8 +55,8 @@ def test_the_wheel_and_sdist_carry_everything_a_user_runs(installed):
                     "binder/share/jupyter/voila/templates/rxviz/index.html.j2", "examples/README.md",
                     f"examples/PNEUMONIA/{DICOM.name}"):
         assert f"rxviz/bundled/{shipped}" in names, shipped
-    assert {"rxviz/dashboard/app.py", "rxviz/domain/check.py", "rxviz/trust/checks.py", "rxviz/lungs/segmenter.py",
-            "rxviz/lungs/zones.py"} <= names
+    assert {"rxviz/dashboard/app.py", "rxviz/dashboard/viewer.js", "rxviz/dashboard/viewer.css",
+            "rxviz/domain/check.py", "rxviz/trust/checks.py", "rxviz/lungs/segmenter.py", "rxviz/lungs/zones.py"} <= names
 
 
 def test_a_light_install_predicts_and_analyzes_from_another_folder(installed, tmp_path):
@@ -111,6 +111,11 @@ def test_rxviz_dashboard_serves_the_app_from_the_wheel(installed, tmp_path, brow
         upload_in_browser(page, str(EXAMPLE))
         page.locator(".rx-label").wait_for(timeout=120_000)
         assert page.locator(".rx-error").count() == 0
+        # the viewer's module came from the wheel (no CDN): it draws, and its buttons work
+        page.wait_for_function("() => Number((document.querySelector('.rxv') || {dataset: {}}).dataset.draws) > 0",
+                               timeout=60_000)
+        page.get_by_role("button", name="Zoom in").click()
+        page.wait_for_function("() => document.querySelector('.rxv').dataset.zoom === '1.250'", timeout=10_000)
         page.locator(".rx-method select").select_option(label="Grad-CAM++")
         error = page.locator(".rx-error")
         error.wait_for(timeout=60_000)

@@ -2,7 +2,10 @@
 
 ``notebooks/dashboard.ipynb`` only displays ``Dashboard().widget``; all behaviour lives here so
 tests can drive it without a browser (set a control's value or call :meth:`Dashboard.load`, then
-read the widgets back). The example menu's images come from :mod:`rxviz.examples`.
+read the widgets back). Its parts, one module each: the viewer (the radiograph and its heatmap,
+zoom, pan and window/level in the browser), the explanation's controls, the comparison grids, the
+report download and teaching mode; ``page`` holds their HTML and CSS. The example menu's images
+come from :mod:`rxviz.examples`.
 """
 
 from ..examples import Example, find_examples

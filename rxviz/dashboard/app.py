@@ -65,8 +65,8 @@ class Dashboard:
         self.status = widgets.HTML(layout=widgets.Layout(min_height="2.6em"))
         self.original_caption, self.heat_caption = widgets.HTML(), widgets.HTML()
         self.colourbar, self.probabilities, self.facts = widgets.HTML(), widgets.HTML(), widgets.HTML()
-        self.comparison = Comparison(self.classifier, lambda: self.controls.look, self._progress)
         self.download = ReportDownload(self._report, lambda: self.source_name)
+        self.comparison = Comparison(self.classifier, lambda: self.controls.look, self._progress, self.download.stale)
         self.teaching = TeachingMode(self.display_names, on_reveal=self._reveal)
         for name, w in [("upload", self.upload), ("example", self.example), ("status", self.status),
                         ("viewer", self.viewer), ("colourbar", self.colourbar), ("probabilities", self.probabilities),

@@ -12,7 +12,7 @@ import numpy as np
 
 from ..api import Classifier, Result
 from ..explain import METHODS, get_method
-from ..lungs import describe_heat, lung_focus, zone_map, zone_shares
+from ..lungs import describe_heat, lung_focus, zone_shares
 from ..overlay import draw_outline, fit_within, overlay, png_bytes
 from . import page
 
@@ -34,13 +34,14 @@ class Comparison:
     """The "Compare methods" and "Compare classes" switches and the grid they show.
 
     ``look`` gives the view's (opacity, colormap, lung outline), which the grid follows;
-    ``on_progress`` is told what is being computed ("" when done).
+    ``on_progress`` is told what is being computed ("" when done); ``on_change`` is called when
+    the grid is about to change (the report, which carries it, is then out of date).
     """
 
     def __init__(self, classifier: Classifier, look: Callable[[], tuple[float, str, bool]],
-                 on_progress: Callable[[str], None]):
+                 on_progress: Callable[[str], None], on_change: Callable[[], None] = lambda: None):
         self.classifier = classifier
-        self._look, self._on_progress = look, on_progress
+        self._look, self._on_progress, self._on_change = look, on_progress, on_change
         self.methods = widgets.ToggleButton(description="Compare methods", tooltip="Every method's map of this class")
         self.classes = widgets.ToggleButton(description="Compare classes", tooltip="Every class's map by this method")
         self.methods.add_class("rx-compare-methods")
@@ -51,7 +52,6 @@ class Comparison:
         self._maps: dict[tuple[str, str], np.ndarray | str] = {}  # a map, or why it could not be drawn
         self._tiles: dict[tuple[bool, str, str], Tile] = {}  # by (methods grid?, method, class)
         self._pictures: dict[tuple[str, tuple], bytes] = {}  # (tile, look) -> PNG
-        self._zones: np.ndarray | None = None  # the image's zone_map, for every map's sentence
         self._wanted: list[tuple[str, str]] = []
         self.heading = ""
         self.tiles: list[Tile] = []
@@ -64,7 +64,7 @@ class Comparison:
 
     def new_image(self, result: Result | None) -> None:
         """A new image (or none): forget the last one's maps."""
-        self._maps, self._tiles, self._pictures, self._zones = {}, {}, {}, None
+        self._maps, self._tiles, self._pictures = {}, {}, {}
         self.explained(result)
 
     def explained(self, result: Result | None) -> None:
@@ -140,6 +140,8 @@ class Comparison:
         if change["new"] and other.value:
             other.value = False  # one grid at a time; that change refreshes
             return
+        if self.result is not None:
+            self._on_change()
         self.refresh()
 
     def _compute(self, method: str, target: str) -> np.ndarray | str:
@@ -173,10 +175,8 @@ class Comparison:
         assert isinstance(heatmap, np.ndarray)
         verdict = card.trust_verdict(method)
         if result.frontal:
-            if self._zones is None:
-                self._zones = zone_map(result.lung_mask)
             where = describe_heat(lung_focus(heatmap, result.lung_mask), result.lung_area,
-                                  zone_shares(heatmap, self._zones))
+                                  zone_shares(heatmap, result.zone_labels))
         else:
             where = "Not a frontal chest radiograph: no lung zones."
         tile = Tile(f"{'methods' if self.methods.value else 'classes'}:{method}:{target}", self._title(method, target), heatmap,

@@ -39,9 +39,11 @@ STYLE = """
 .rx-pending { opacity: 0.6; }
 .rx-save { display: inline-block; padding: 0.35em 0.9em; background: #1f4e79; color: white !important;
            border-radius: 3px; text-decoration: none; }
-.rx-facts { font-size: 0.95em; border-collapse: collapse; }
-.rx-facts th { text-align: left; font-weight: normal; color: #555; padding: 0.1em 0.8em 0.1em 0; }
-.rx-facts td { padding: 0.1em 0; }
+.rx-heat .widget-html-content, .rx-original-caption .widget-html-content, .rx-facts .widget-html-content,
+.rx-comparison-grid .widget-html-content { line-height: 1.35; }
+.rx-facts-list { display: grid; grid-template-columns: repeat(auto-fill, minmax(15em, 1fr)); gap: 0.1em 1em;
+                 font-size: 0.95em; margin: 0.2em 0; }
+.rx-fact-name { color: #555; }
 .rx-grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(200px, 1fr)); gap: 0.8em; }
 .rx-tile { font-size: 0.9em; line-height: 1.3; }
 .rx-tile img { width: 100%; height: auto; display: block; }
@@ -165,9 +167,9 @@ def facts(found: ImageFacts, width: int, height: int) -> str:
         "{:.3g} × {:.3g} mm ({:.0f} × {:.0f} mm in all)".format(
             found.pixel_spacing[1], found.pixel_spacing[0], width * found.pixel_spacing[1], height * found.pixel_spacing[0]),
     }
-    rows = "".join(f'<tr data-fact="{key}"><th>{label}</th><td>{html.escape(values[key] or "not given")}</td></tr>'
-                   for label, key in FACT_ROWS)
-    return (f'<div class="rx-facts-box"><b>From the DICOM header</b><table class="rx-facts">{rows}</table>'
+    items = "".join(f'<div data-fact="{key}"><span class="rx-fact-name">{label}:</span>'
+                    f' {html.escape(values[key] or "not given")}</div>' for label, key in FACT_ROWS)
+    return (f'<div class="rx-facts-box"><b>From the DICOM header</b><div class="rx-facts-list">{items}</div>'
             '<div class="rx-note" style="font-size:0.85em">Names, IDs, dates and institutions are never read.</div></div>')
 
 

@@ -94,20 +94,18 @@ def heat_core(heatmap: np.ndarray, share: float = 0.5) -> np.ndarray:
     return core
 
 
-def describe_core(core: np.ndarray, mask: np.ndarray | None) -> str:
-    """One sentence on the heat's core: its area and, on a frontal radiograph (``mask`` given),
-    the lung zones it covers, e.g. "Half of the heat lies in 7 % of the image, 80 % of it in the
-    right lower zone." """
+def describe_core(core: np.ndarray, labels: np.ndarray | None) -> str:
+    """One sentence on the heat's core: its area and, on a frontal radiograph (``labels``, the
+    lungs' :func:`zone_map`, given), the lung zone most of it covers, e.g. "Half of the heat lies
+    in 7 % of the image, 80 % of it in the right lower zone." """
     if not core.any():
         return "The map has no heat, so it has no core."
     area = f"Half of the heat lies in {100 * core.mean():.0f} % of the image"
-    if mask is None:
+    if labels is None:
         return f"{area}."
-    if not mask.any():
+    if not labels.any():
         return f"{area}; the lungs could not be found, so it cannot be placed on them."
-    labels = zone_map(mask)[core]
-    shares = np.bincount(labels, minlength=7) / labels.size
-    named = (OUTSIDE, *(f"{zone} zone" for zone in ZONES))
+    shares = np.bincount(labels[core], minlength=7) / core.sum()
     first = int(shares.argmax())
-    where = named[first] if first == 0 else f"the {named[first]}"
-    return f"{area}, {100 * shares[first]:.0f} % of it {'' if first == 0 else 'in '}{where}."
+    where = OUTSIDE if first == 0 else f"in the {ZONES[first - 1]} zone"
+    return f"{area}, {100 * shares[first]:.0f} % of it {where}."
