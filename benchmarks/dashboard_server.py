@@ -116,3 +116,14 @@ def tree_rss(pid: int) -> int:
         except psutil.NoSuchProcess:
             continue
     return total
+
+
+def time_compare_methods(page, maps: int = 5) -> tuple[float, float]:
+    """Click "Compare methods"; seconds until its first map shows and until all ``maps`` do."""
+    started = time.perf_counter()
+    page.get_by_role("button", name="Compare methods").click()
+    page.locator(".rx-tile img").first.wait_for(timeout=60_000)
+    first = time.perf_counter() - started
+    page.wait_for_function(f"() => document.querySelectorAll('.rx-tile img').length === {maps} &&"
+                           " !document.querySelector('.rx-tile-wait')", timeout=300_000)
+    return first, time.perf_counter() - started

@@ -29,7 +29,8 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent / "tests")]
 
 from built_files import large_radiograph, png16  # noqa: E402
-from dashboard_server import CHROMIUM, CHROMIUM_FLAGS, free_port, start_dashboard, stop_dashboard, upload_in_browser  # noqa: E402
+from dashboard_server import (CHROMIUM, CHROMIUM_FLAGS, free_port, start_dashboard, stop_dashboard,  # noqa: E402
+                              time_compare_methods, upload_in_browser)
 
 from rxviz.examples import BUNDLED_EXAMPLES  # noqa: E402
 
@@ -146,13 +147,7 @@ def compare(page, images: list[Path]) -> dict[str, float]:
             page.get_by_role("button", name="Compare methods").click()  # off, then a new image
             upload_in_browser(page, str(image))
             page.locator(".rx-caption", has_text=image.name).wait_for(timeout=120_000)
-        started = time.perf_counter()
-        page.get_by_role("button", name="Compare methods").click()
-        page.locator(".rx-tile img").first.wait_for(timeout=60_000)
-        first = time.perf_counter() - started
-        page.wait_for_function("() => document.querySelectorAll('.rx-tile img').length >= 5 &&"
-                               " !document.querySelector('.rx-tile-wait')", timeout=300_000)
-        last = time.perf_counter() - started
+        first, last = time_compare_methods(page)
         state = "TensorFlow loaded on first use" if attempt == 0 else "TensorFlow already loaded"
         print(f"compare methods ({state}): first map {first:.2f} s, all five {last:.2f} s")
         figures[f"first map, attempt {attempt + 1} (s)"], figures[f"all five, attempt {attempt + 1} (s)"] = first, last

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from built_files import noisy_16bit_png
-from dashboard_server import REPO, free_port, start_dashboard, stop_dashboard, upload_in_browser
+from dashboard_server import REPO, free_port, start_dashboard, stop_dashboard, time_compare_methods, upload_in_browser
 
 from rxviz.io import load_image
 
@@ -337,13 +337,7 @@ def test_viewer_zoom_pan_window_comparisons_and_a_dicoms_facts(voila_url, browse
     _overlay_changes_from(page, core_before)
 
     # every method side by side, light ones first, then every class
-    started = time.perf_counter()
-    page.get_by_role("button", name="Compare methods").click()
-    page.locator(".rx-tile img").first.wait_for(timeout=30_000)
-    first_tile = time.perf_counter() - started
-    page.wait_for_function("() => document.querySelectorAll('.rx-tile img').length === 5 &&"
-                           " !document.querySelector('.rx-tile-wait')", timeout=180_000)
-    all_tiles = time.perf_counter() - started
+    first_tile, all_tiles = time_compare_methods(page)
     tiles = page.locator(".rx-tile").all_inner_texts()
     assert [t.splitlines()[0] for t in tiles] == ["Grad-CAM", "Occlusion", "Grad-CAM++ (= LayerCAM)",
                                                   "Faster Score-CAM", "SmoothGrad"]

@@ -103,7 +103,11 @@ def test_probabilities_are_written_beside_or_on_their_bars_in_class_order(classi
 def test_no_text_runs_into_another_or_off_the_page(classifier, normal_pixels_result, source):
     result, card = normal_pixels_result
     figure = report_figure(result, card, when=WHEN, source=source)
-    texts = _texts(figure)
+    _assert_clear(figure, _texts(figure))
+
+
+def _assert_clear(figure, texts) -> None:
+    """Every text inside the page and clear of every other."""
     page = figure.bbox
     for text, box in texts:
         assert page.x0 - 1 <= box.x0 and box.x1 <= page.x1 + 1 and page.y0 - 1 <= box.y0 and box.y1 <= page.y1 + 1, \
@@ -289,13 +293,7 @@ def test_with_the_grid_and_the_core_no_text_runs_into_another(classifier, normal
     words = " ".join(" ".join(t.get_text().split()) for t, _ in texts)
     assert "Every method's map for Normal" in words and "Faster Score-CAM" in words
     assert result.core_summary in words and "dashed cyan line: the heat's core" in words
-    page = figure.bbox
-    for text, box in texts:
-        assert page.x0 - 1 <= box.x0 and box.x1 <= page.x1 + 1 and page.y0 - 1 <= box.y0 and box.y1 <= page.y1 + 1, \
-            text.get_text()[:60]
-    for i, (a, box_a) in enumerate(texts):
-        for b, box_b in texts[i + 1:]:
-            assert not box_a.overlaps(box_b), (a.get_text()[:60], b.get_text()[:60])
+    _assert_clear(figure, texts)
     pictures = [a for a in figure.axes if a.images]
     assert len(pictures) == 7  # the radiograph, the overlay and the five maps
     for i, a in enumerate(pictures):  # no picture over another
