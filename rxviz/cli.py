@@ -303,6 +303,25 @@ def _cmd_fit_ood(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_lesson(args: argparse.Namespace) -> int:
+    """``rxviz lesson check FOLDER|ZIP``: every problem with its line of lesson.csv; 0 when none."""
+    from .lesson import LESSON_FILE, check_lesson, open_lesson
+
+    path = Path(args.lesson)
+    source = path.read_bytes() if path.is_file() and path.suffix.lower() == ".zip" else path
+    problems = check_lesson(source, decode=not args.quick)
+    if problems:
+        for line, text in problems:
+            print(f"{path}{'/' + LESSON_FILE + ':' + str(line) if line else ''}: {text}")
+        print(f"{len(problems)} problem{'s' if len(problems) > 1 else ''}; the lesson cannot be opened until they are mended")
+        return 1
+    lesson = open_lesson(source, path.name)
+    counts = {label: sum(c.label == label for c in lesson.cases) for label in dict.fromkeys(c.label for c in lesson.cases)}
+    print(f"{path}: {len(lesson.cases)} cases ({', '.join(f'{n} {label.lower()}' for label, n in counts.items())}),"
+          f" {sum(bool(c.note) for c in lesson.cases)} with a note, {sum(bool(c.zone) for c in lesson.cases)} with a zone: fine")
+    return 0
+
+
 def _cmd_export(args: argparse.Namespace) -> int:
     from .card import model_dir
     from .export import current_copy, export_classifier, export_segmenter
@@ -476,8 +495,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="export a model again even when its card lists an unchanged copy of it")
     p.set_defaults(func=_cmd_export)
 
+    p = commands.add_parser("lesson", help="lessons for a class: 'rxviz lesson check FOLDER' lists every problem of a"
+                            " lesson folder (or zip) with its line")
+    p.add_argument("action", choices=["check"])
+    p.add_argument("lesson", help="a lesson folder (lesson.csv and its radiographs) or a zip of one")
+    p.add_argument("--quick", action="store_true", help="check the listing only, without reading each image")
+    p.set_defaults(func=_cmd_lesson)
+
     for sub in commands.choices.values():
-        if sub.prog.split()[-1] not in ("train", "train-lungs", "lungs-eval"):
+        if sub.prog.split()[-1] not in ("train", "train-lungs", "lungs-eval", "lesson"):
             sub.add_argument("--model-dir", default=None, help="model folder (default: the bundled model)")
     return parser
 

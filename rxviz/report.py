@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     import numpy as np
     from matplotlib.figure import Figure
 
+    from .quiz import Quiz
+
 DISCLAIMER = (
     "rxviz is a teaching and research tool, not a medical device. "
     "It must not be used to diagnose, treat or triage a patient."
@@ -183,3 +185,43 @@ def _points(text: str, kind: str) -> float:
 def _shorten(name: str, most: int) -> str:
     """``name`` cut in the middle to at most ``most`` characters, so a title never runs over."""
     return name if len(name) <= most else f"{name[:most // 2 - 1]}…{name[-(most - most // 2):]}"
+
+
+def lesson_summary_png(quiz: "Quiz", names: dict[str, str], thumbnails: Sequence[bytes] = ()) -> bytes:
+    """A lesson's summary as a one-page PNG a teacher can collect: the student's score beside the
+    model's, the confusion table and the missed cases (``thumbnails``: each answered case's view,
+    in the order asked), with the disclaimer."""
+    import cv2
+    import numpy as np
+    from matplotlib.figure import Figure
+
+    classes = tuple(names)
+    right, asked = quiz.score
+    model, _ = quiz.model_score
+    missed = [(i, a) for i, a in enumerate(quiz.answers) if a.guess and not a.right]
+    rows = 1 + (len(missed) + 5) // 6
+    figure = Figure(figsize=(11, 3.4 + 2.1 * (rows - 1)), dpi=100)  # pragma: no mutate
+    figure.text(0.03, 0.96, f"rxviz lesson summary: {quiz.lesson.title}", va="top", **TEXT_STYLES["heading"])
+    share = lambda n: f"{100 * n / asked:.0f} %" if asked else "-"  # noqa: E731
+    figure.text(0.03, 0.9, f"Student: {right} of {asked} right ({share(right)}).   The model on the same cases:"
+                f" {model} of {asked} ({share(model)}).", va="top", **TEXT_STYLES["verdict"])
+    table = figure.add_axes((0.03, 1 - 2.6 / (3.4 + 2.1 * (rows - 1)), 0.6, 1.2 / (3.4 + 2.1 * (rows - 1))))
+    table.axis("off")
+    counts = quiz.confusion(classes)
+    cells = table.table(cellText=[[str(n) for n in row] for row in counts], rowLabels=[names[c] for c in classes],
+                        colLabels=[f"answered {names[c]}" for c in classes], loc="center", cellLoc="center")
+    cells.scale(1, 1.3)
+    for i, (index, answer) in enumerate(missed):
+        axis = figure.add_axes((0.03 + (i % 6) * 0.16, (rows - 2 - i // 6) * 2.1 / (3.4 + 2.1 * (rows - 1)) + 0.08,
+                                0.14, 1.6 / (3.4 + 2.1 * (rows - 1))))
+        picture = thumbnails[index] if index < len(thumbnails) else b""
+        if picture:
+            axis.imshow(cv2.cvtColor(cv2.imdecode(np.frombuffer(picture, np.uint8), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB))
+        axis.set_xticks([])
+        axis.set_yticks([])
+        axis.set_title(f"Case {index + 1}", **TEXT_STYLES["side"])
+        axis.set_xlabel(f"said {names[answer.guess]}\nlabel {names[answer.case.label]}", **TEXT_STYLES["tile_text"])
+    figure.text(0.03, 0.01, DISCLAIMER, va="bottom", **FOOTER_STYLES["disclaimer"])
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()

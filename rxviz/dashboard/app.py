@@ -2,14 +2,17 @@
 
 The parts, each in its module: the viewer (viewer.py: the radiograph and its heatmap, zoom, pan,
 window), the explanation's controls (controls.py), the comparison grids (comparison.py), the
-report download (download.py) and teaching mode (teaching.py); their HTML and CSS text is in
-page.py. Nothing uploaded is written to disk: files are read from memory and the upload widget is
+report download (download.py), teaching mode (teaching.py) and the lesson quiz (quiz.py); their
+HTML and CSS text is in page.py. Nothing uploaded is written to disk: files are read from memory and the upload widget is
 emptied once read.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import html
+import random
+import secrets
 import sys
 from dataclasses import astuple
 from contextlib import contextmanager
@@ -22,25 +25,30 @@ from ..domain import POPULATION
 from ..examples import Example, find_examples
 from ..explain import get_method
 from ..io import ImageSource, InputError, is_dicom
-from ..overlay import fit_within
+from ..lungs import ZONES
+from ..overlay import fit_within, png_bytes
 from ..report import DISCLAIMER, HEATMAP_NOTE, report_png
 from ..runtime import NeedsTensorFlow
 from . import page
-from .comparison import Comparison
+from .comparison import Comparison, small_view
 from .controls import ExplainControls
 from .download import ReportDownload
+from .quiz import QuizPanel
 from .teaching import TeachingMode
 from .viewer import Viewer, polygons
 
 UPLOAD_TYPES = ".png,.jpg,.jpeg,.dcm,.dicom,.tif,.tiff,.bmp"
 #: Longest side of the lung mask whose outline is sent (finer adds points, not accuracy).
 OUTLINE_SIDE = 1024
+#: Longest side of a quiz summary's pictures of the missed cases.
+THUMBNAIL_SIDE = 200
 
 
 class Dashboard:
     """The widgets of the app and what they do; ``widget`` is the whole app."""
 
-    def __init__(self, classifier: Classifier | None = None, examples: list[Example] | None = None):
+    def __init__(self, classifier: Classifier | None = None, examples: list[Example] | None = None,
+                 seed: int | None = None):
         try:
             self.classifier = classifier or Classifier.load()
         except (FileNotFoundError, ValueError) as problem:  # a model folder that cannot serve: say why
@@ -49,7 +57,9 @@ class Dashboard:
         self.result: Result | None = None
         self.source_name = ""
         self.true_class: str | None = None  # the dataset's label, for the examples
-        self.examples = find_examples() if examples is None else examples
+        #: this page's own random seed: the example menu's order and the lesson's shuffles follow it
+        self.seed = secrets.randbits(32) if seed is None else seed
+        self.examples = shuffled(find_examples() if examples is None else examples, self.seed)
         self.display_names = self.classifier.card.display_names
 
         self.upload = widgets.FileUpload(accept=UPLOAD_TYPES, multiple=False, description="Upload X-ray",
@@ -68,6 +78,9 @@ class Dashboard:
         self.download = ReportDownload(self._report, lambda: self.source_name)
         self.comparison = Comparison(self.classifier, lambda: self.controls.look, self._progress, self.download.stale)
         self.teaching = TeachingMode(self.display_names, on_reveal=self._reveal)
+        self.quiz = QuizPanel(self.display_names, show_case=self._show_case, reveal=self._reveal,
+                              result=lambda: self.result, thumbnail=self._thumbnail, seed=self.seed)
+        self.quiz.opened = self._lesson_problems
         for name, w in [("upload", self.upload), ("example", self.example), ("status", self.status),
                         ("viewer", self.viewer), ("colourbar", self.colourbar), ("probabilities", self.probabilities),
                         ("facts", self.facts), ("heat", self.heat_caption), ("original-caption", self.original_caption)]:
@@ -80,6 +93,7 @@ class Dashboard:
         for control in (self.controls.opacity, self.controls.colormap, self.controls.outline, self.controls.core):
             control.observe(lambda _: self.redraw(), "value")
         self.download.anonymous.observe(lambda _: self._on_anonymous(), "value")
+        self.viewer.observe(self._on_click, "picked")
         self.widget = self._layout()
         self._show_pictures(False)
 
@@ -91,16 +105,17 @@ class Dashboard:
                                        layout=widgets.Layout(flex_flow="row wrap", justify_content="space-around")),
              self.colourbar, self.facts],
             layout=widgets.Layout(flex="3 1 34em", min_width="20em"))
-        controls = widgets.VBox(self.controls.widgets(self.comparison.methods, self.comparison.classes)
-                                + [self.download.widget])
+        controls = widgets.VBox(self.controls.widgets(self.comparison.methods, self.comparison.classes))
         # beside the pictures from 1024 px up: the busy state, the answer and the heatmap's controls
-        self.answer = widgets.VBox([self.probabilities, controls])  # what teaching mode holds back
-        side = widgets.VBox([self.status, self.teaching.widget, self.answer],
+        # what teaching mode and the quiz hold back; the report's link high, seen at 1024x768
+        self.answer = widgets.VBox([self.probabilities, self.download.widget, controls])
+        side = widgets.VBox([self.status, self.quiz.panel, self.teaching.widget, self.answer],
                             layout=widgets.Layout(flex="1 1 19em", min_width="17em", max_width="28em", margin="0 0 0 1em"))
         body = widgets.HBox([self.pictures, side], layout=widgets.Layout(flex_flow="row wrap", align_items="flex-start"))
         return widgets.VBox(
             [widgets.HTML(page.header(DISCLAIMER, POPULATION)),
-             widgets.HBox([self.upload, self.example], layout=widgets.Layout(flex_flow="row wrap")),
+             widgets.HBox([self.upload, self.example, self.quiz.menu, self.quiz.zip, self.quiz.shuffle],
+                          layout=widgets.Layout(flex_flow="row wrap", align_items="center", grid_gap="0.3em")),
              body, self.comparison.grid,
              widgets.HTML(page.footer(HEATMAP_NOTE, f"{card.name} {card.version}", card.extra.get("dataset", "")))],
             layout=widgets.Layout(padding="0.5em 1em"))
@@ -119,7 +134,10 @@ class Dashboard:
         if result is None:
             return
         self.source_name, self.true_class = name, true_class
-        self.teaching.new_image()
+        if self.quiz.hiding:
+            self.teaching.clear()  # the quiz asks its own question
+        else:
+            self.teaching.new_image()
         self._set_result(result, new_image=True)
 
     def explain_again(self) -> None:
@@ -140,8 +158,9 @@ class Dashboard:
         self.viewer.opacity = alpha
         self.viewer.show_outline, self.viewer.show_core = outline and result.frontal, self.controls.core.value
         self.colourbar.value = page.colourbar(colormap)
-        if self.teaching.hiding:
+        if self.hiding:
             self.viewer.clear_heat()  # nothing of the answer reaches the page before the reveal
+            return
         else:
             scale = result.image.shape[0] / fit_within(result.lung_mask.astype("uint8"), OUTLINE_SIDE).shape[0]
             mask = fit_within(result.lung_mask.astype("uint8"), OUTLINE_SIDE) > 0
@@ -151,6 +170,11 @@ class Dashboard:
             self.heat_caption.value = page.heat_lines(result.heat_summary, core)
         self.comparison.restyle()
         self.download.stale()
+
+    @property
+    def hiding(self) -> bool:
+        """The answer is held back: teaching mode or the quiz waits for the student."""
+        return self.teaching.hiding or self.quiz.hiding
 
     def make_report(self) -> bytes | None:
         """The PNG report of the current view (also offered as the download link)."""
@@ -165,10 +189,9 @@ class Dashboard:
             self.viewer.show_image(result.display, self._original_alt())
             has_header = any(v is not None for v in astuple(result.facts))  # a DICOM's
             self.facts.value = page.facts(result.facts, width, height) if has_header else ""
-            self.comparison.new_image(result)
+            self.comparison.new_image(None if self.hiding else result)
         self._show_pictures(True)
         self._show_answer()
-        self.probabilities.value = page.probabilities(result.probabilities, result.label, self.display_names)
         self.redraw()
         if not new_image:
             self.comparison.explained(result)
@@ -176,8 +199,12 @@ class Dashboard:
     def _show_answer(self) -> None:
         """Show or, while teaching mode waits for the student's pick, hide the model's answer,
         its heatmap and the dataset's label."""
-        hidden = self.teaching.hiding
+        hidden = self.hiding
         self.answer.layout.display = "none" if hidden else "flex"
+        self.viewer.pick = self.quiz.hiding  # a click on the radiograph answers "where?"
+        result = self.result
+        self.probabilities.value = "" if hidden or result is None else page.probabilities(
+            result.probabilities, result.label, self.display_names)
         self.viewer.show_overlay = not hidden
         self.heat_caption.layout.display = self.colourbar.layout.display = "none" if hidden else "flex"
         if hidden:
@@ -188,10 +215,13 @@ class Dashboard:
             self.original_caption.value = page.caption(self._shown_name(self.source_name), width, height, truth)
 
     def _reveal(self) -> None:
-        """Teaching mode: the student has picked a class (or the mode was switched off)."""
+        """Teaching mode or the quiz: the student has answered (or teaching mode was switched off)."""
         self._show_answer()
         if self.result is not None:
             self.redraw()
+            self.comparison.new_image(self.result)
+            if self.quiz.quiz is not None:
+                return  # the quiz says who was right
             label = self.result.label
             self.teaching.compare(label, self.result.probabilities[label], self.true_class, self.result.warnings)
 
@@ -205,7 +235,8 @@ class Dashboard:
                           grid=grid, grid_title=self.comparison.heading)
 
     def _shown_name(self, name: str) -> str:
-        return "the image" if self.download.anonymous.value else name
+        # while an answer is held back a file name may give it away ("person1_virus_8.jpeg")
+        return "the image" if self.download.anonymous.value or self.teaching.switch.value else name
 
     def _original_alt(self) -> str:
         height, width = self.result.image.shape if self.result else (0, 0)
@@ -234,10 +265,37 @@ class Dashboard:
         data, name = bytes(upload["content"]), upload["name"]
         self.upload.value = ()  # forget the bytes in the widget; also lets the same file be re-uploaded
         self.example.value = ""  # the menu must not name an example while an upload is on screen
+        self.quiz.stop()
         self.load(data, name)
+
+    def _show_case(self, image: bytes, title: str) -> bool:
+        """The quiz's next case, its answer held back; False when it cannot be read."""
+        self.example.value = ""
+        self.load(image, title)
+        return self.result is not None
+
+    def _thumbnail(self) -> bytes:
+        """The view on screen as a small PNG, for the quiz's summary."""
+        if self.result is None or self.result.heatmap is None:
+            return b""
+        return png_bytes(small_view(self.result, None, *self.controls.look, side=THUMBNAIL_SIDE))
+
+    def _lesson_problems(self, message: str) -> None:
+        self.status.value = message
+
+    def _on_click(self, change) -> None:
+        """The quiz asks "where?": the lung zone under the student's click on the radiograph."""
+        if self.result is None or not change["new"]:
+            return
+        x, y = (int(v) for v in change["new"])
+        height, width = self.result.image.shape
+        if 0 <= x < width and 0 <= y < height and self.result.frontal:
+            label = int(self.result.zone_labels[y, x])
+            self.quiz.choose_zone(ZONES[label - 1] if label else None)
 
     def _on_example(self, change) -> None:
         if change["new"]:
+            self.quiz.stop()
             example = self._examples_by_path[change["new"]]
             self.load(example.path, example.label, true_class=example.true_class)
 
@@ -310,3 +368,10 @@ class Dashboard:
         self.probabilities.value = self.facts.value = ""
         self.download.clear()
 
+
+def shuffled(examples: list[Example], seed: int) -> list[Example]:
+    """The examples in an order of this ``seed``'s, renumbered: a class cannot tell which class
+    comes next from the menu ("Example 1" is whichever the seed put first)."""
+    order = list(examples)
+    random.Random(seed).shuffle(order)
+    return [dataclasses.replace(e, label=f"Example {i}") for i, e in enumerate(order, 1)]

@@ -127,13 +127,8 @@ class Comparison:
 
     def picture(self, tile: Tile) -> np.ndarray:
         """A tile's map over the radiograph as the view shows it, at most :data:`TILE_SIDE` a side."""
-        result = self.result
-        assert result is not None
-        alpha, colormap, outline = self._look()
-        rgb = overlay(fit_within(result.image, TILE_SIDE), fit_within(tile.heatmap, TILE_SIDE), alpha, colormap)
-        if outline and result.frontal:
-            rgb = draw_outline(rgb, fit_within(result.lung_mask.astype(np.uint8), TILE_SIDE) > 0)
-        return rgb
+        assert self.result is not None
+        return small_view(self.result, tile.heatmap, *self._look())
 
     # ---- helpers ------------------------------------------------------------------------
     def _switched(self, change, other: widgets.ToggleButton) -> None:
@@ -183,3 +178,14 @@ class Comparison:
                     (f"Trust checks: {verdict}." if verdict else "", where))
         self._tiles[cached] = tile
         return tile
+
+
+def small_view(result: Result, heatmap: np.ndarray | None, alpha: float, colormap: str, outline: bool,
+               side: int = TILE_SIDE) -> np.ndarray:
+    """``heatmap`` (None: ``result``'s own) over ``result``'s radiograph, with the lung outline
+    when asked and frontal, at most ``side`` pixels a side: a grid's tile, a summary's thumbnail."""
+    heatmap = result.heatmap if heatmap is None else heatmap
+    rgb = overlay(fit_within(result.image, side), fit_within(heatmap, side), alpha, colormap)
+    if outline and result.frontal:
+        rgb = draw_outline(rgb, fit_within(result.lung_mask.astype(np.uint8), side) > 0)
+    return rgb

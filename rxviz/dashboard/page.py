@@ -50,6 +50,12 @@ STYLE = """
 .rx-tile-title { font-weight: 600; margin: 0.2em 0; }
 .rx-tile-wait { aspect-ratio: 1; background: #eee; display: flex; align-items: center; justify-content: center; color: #555; }
 .rx-core-line { color: #005f6b; }
+.rx-confusion { border-collapse: collapse; margin: 0.4em 0; }
+.rx-confusion th, .rx-confusion td { border: 1px solid #ccc; padding: 0.15em 0.5em; text-align: center; }
+.rx-missed-list { display: flex; flex-wrap: wrap; gap: 0.5em; }
+.rx-missed { margin: 0; width: 9em; font-size: 0.85em; }
+.rx-missed img { width: 100%; display: block; }
+.rx-quiz-title { font-size: 1.05em; margin-bottom: 0.3em; }
 </style>
 """
 
@@ -198,3 +204,9 @@ def report_link(png: bytes, filename: str) -> str:
 
 PREPARING = '<span class="rx-save rx-pending">Preparing the report …</span>'
 
+
+
+def lesson_problems(name: str, problems: list[tuple[int, str]]) -> str:
+    """Why a lesson could not be opened: every problem, with its line of lesson.csv."""
+    items = "".join(f"<li>{'line ' + str(line) + ': ' if line else ''}{html.escape(text)}</li>" for line, text in problems)
+    return error(f"The lesson <b>{html.escape(name)}</b> could not be opened:<ul>{items}</ul>")

@@ -181,6 +181,12 @@ function render({ model, el }) {
       }
     }
     context.putImageData(target.image, 0, 0);
+    if (!withHeat) {
+      context.save();
+      context.setTransform(scale, 0, 0, scale, cw / 2 - state.cx * scale, ch / 2 - state.cy * scale);
+      marker(context, scale);
+      context.restore();
+    }
     if (withHeat) {
       context.save();
       context.setTransform(scale, 0, 0, scale, cw / 2 - state.cx * scale, ch / 2 - state.cy * scale);
@@ -283,6 +289,7 @@ function render({ model, el }) {
     canvas.addEventListener("pointerdown", (e) => {
       canvas.setPointerCapture(e.pointerId);
       const windowing = e.button === 2 || e.shiftKey;
+      const startX = e.clientX, startY = e.clientY;
       let lastX = e.clientX, lastY = e.clientY;
       const move = (m) => {
         const dx = m.clientX - lastX, dy = m.clientY - lastY;
@@ -294,7 +301,8 @@ function render({ model, el }) {
           panBy(dx, dy, canvas, m);
         }
       };
-      const up = () => {
+      const up = (u) => {
+        if (model.get("pick") && !windowing && Math.hypot(u.clientX - startX, u.clientY - startY) < 4) pick(canvas, u);
         canvas.removeEventListener("pointermove", move);
         canvas.removeEventListener("pointerup", up);
         canvas.removeEventListener("pointercancel", up);
@@ -313,6 +321,28 @@ function render({ model, el }) {
       };
       if (actions[e.key]) { e.preventDefault(); actions[e.key](); }
     });
+  }
+
+  // a click on a picture while the quiz asks "where?": the image pixel under it goes to the kernel
+  function pick(canvas, event) {
+    const box = canvas.getBoundingClientRect(), ratio = canvas.width / box.width;
+    const scale = fitScale(canvas) * state.zoom;
+    const x = state.cx + ((event.clientX - box.left) * ratio - canvas.width / 2) / scale;
+    const y = state.cy + ((event.clientY - box.top) * ratio - canvas.height / 2) / scale;
+    if (x < 0 || y < 0 || x >= width() || y >= height()) return;
+    model.set("picked", [Math.floor(x), Math.floor(y)]);
+    model.save_changes();
+    redraw(event);
+  }
+  function marker(context, scale) {
+    const point = model.get("picked");
+    if (!model.get("pick") || !point || point.length !== 2) return;
+    const pixel = (window.devicePixelRatio || 1) / scale;
+    context.beginPath();
+    context.arc(point[0] + 0.5, point[1] + 0.5, 9 * pixel, 0, 2 * Math.PI);
+    for (const [colour, size] of [["rgba(0,0,0,0.8)", 4], ["#ffd54f", 2]]) {
+      context.strokeStyle = colour; context.lineWidth = size * pixel; context.stroke();
+    }
   }
 
   // ---- window and level ---------------------------------------------------------------
@@ -345,7 +375,7 @@ function render({ model, el }) {
   model.on("change:heat", () => { loadHeat(); redraw(); });
   model.on("change:colours", () => { loadHeat(); redraw(); });
   for (const name of ["window", "level", "invert"]) model.on(`change:${name}`, () => { loadWindow(); redraw(); });
-  for (const name of ["opacity", "outline", "core", "show_outline", "show_core"]) model.on(`change:${name}`, () => redraw());
+  for (const name of ["opacity", "outline", "core", "show_outline", "show_core", "pick", "picked"]) model.on(`change:${name}`, () => redraw());
   for (const name of ["show_overlay", "original_alt", "overlay_alt"]) model.on(`change:${name}`, () => layout());
   loadPixels(); loadHeat(); layout();
   return () => observer.disconnect();

@@ -56,6 +56,9 @@ class Viewer(anywidget.AnyWidget):
     show_core = traitlets.Bool(False).tag(sync=True)
     show_overlay = traitlets.Bool(True).tag(sync=True)
     original_alt = traitlets.Unicode("").tag(sync=True)
+    #: while True a click on a picture sends its image pixel back as ``picked`` ([x, y]): the quiz's "where?"
+    pick = traitlets.Bool(False).tag(sync=True)
+    picked = traitlets.List([]).tag(sync=True)
     overlay_alt = traitlets.Unicode("").tag(sync=True)
 
     def show_image(self, display: Display, alt: str) -> None:
@@ -71,7 +74,7 @@ class Viewer(anywidget.AnyWidget):
             self.presets = [{"name": w.name, "level": w.level, "width": w.width} for w in windows]
             self.level, self.window = windows[0].level, windows[0].width
             self.invert = self.invert_default = display.invert
-            self.original_alt = alt
+            self.original_alt, self.picked = alt, []
             self.pixels = np.ascontiguousarray(values).astype(values.dtype.newbyteorder("<")).tobytes()
 
     def show_heat(self, heatmap: np.ndarray, colormap: str, outline: list[list[float]], core: list[list[float]],
