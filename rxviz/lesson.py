@@ -30,7 +30,6 @@ from typing import Union
 
 from .data import CLASS_NAMES, DISPLAY_NAMES
 from .examples import BUNDLED_EXAMPLES
-from .io import limits
 from .lungs import ZONES
 
 LESSON_FILE = "lesson.csv"
@@ -39,6 +38,9 @@ BUNDLED_LESSON = BUNDLED_EXAMPLES
 #: Most cases a lesson may hold, and most bytes its zip may unpack to.
 MAX_CASES = 500
 MAX_UNPACKED = 512 * 2**20
+#: Largest lesson zip accepted by default, in bytes (30 radiographs of 2048x2048 16-bit pixels are
+#: about 150 MB; the server's websocket takes 256 MiB); ``RXVIZ_MAX_LESSON_MB`` overrides it.
+MAX_ZIP = 256 * 2**20
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".dcm", ".dicom", ".tif", ".tiff", ".bmp")
 COLUMNS = ("file", "label", "zone", "note")
 
@@ -69,13 +71,17 @@ class Lesson:
 
     title: str
     cases: tuple[Case, ...]
-    _files: dict[str, bytes] | None = field(default=None, repr=False)  # a zip's, in memory
+    _zip: zipfile.ZipFile | None = field(default=None, repr=False)  # held in memory, read case by case
+    _entries: dict[str, str] = field(default_factory=dict, repr=False)  # path in the lesson -> name in the zip
     _folder: Path | None = None
 
     def image(self, case: Case) -> bytes:
-        """The bytes of ``case``'s radiograph (from the zip in memory, or read from the folder)."""
-        if self._files is not None:
-            return self._files[case.file]
+        """The bytes of ``case``'s radiograph (unpacked from the zip in memory, or read from the folder)."""
+        if self._zip is not None:
+            try:
+                return self._zip.read(self._entries[case.file])
+            except (zipfile.BadZipFile, OSError, RuntimeError, ValueError) as exc:  # damaged, encrypted
+                raise LessonError([(case.number, f'"{case.file}" cannot be unpacked ({exc})')]) from None
         return (self._folder / case.file).read_bytes()
 
 
@@ -83,12 +89,16 @@ def open_lesson(source: Union[str, os.PathLike, bytes], name: str = "") -> Lesso
     """Open a lesson folder, or a zip of one given as bytes (``name``: the zip's file name, for
     the title). Raises :class:`LessonError` listing every problem."""
     if isinstance(source, (bytes, bytearray, memoryview)):
-        files, title = _unzip(bytes(source)), Path(name).stem if name else "Uploaded lesson"
-        listing = files.get(LESSON_FILE)
-        if listing is None:
+        archive, entries = _unzip(bytes(source))
+        title = Path(name).stem if name else "Uploaded lesson"
+        if LESSON_FILE not in entries:
             raise LessonError([(0, f"the zip holds no {LESSON_FILE} (at its top or in one folder)")])
-        cases = _read_cases(listing.decode("utf-8-sig", errors="replace"), set(files))
-        return Lesson(title.replace("-", " ").replace("_", " "), cases, _files=files)
+        try:
+            listing = archive.read(entries[LESSON_FILE]).decode("utf-8-sig", errors="replace")
+        except (zipfile.BadZipFile, OSError, RuntimeError, ValueError) as exc:
+            raise LessonError([(0, f"the zip is damaged or encrypted ({exc})")]) from None
+        cases = _read_cases(listing, set(entries))
+        return Lesson(title.replace("-", " ").replace("_", " "), cases, _zip=archive, _entries=entries)
     folder = Path(source)
     listing_path = folder / LESSON_FILE
     if not listing_path.is_file():
@@ -166,10 +176,11 @@ def _label(text: str) -> str | None:
     return None
 
 
-def _unzip(data: bytes) -> dict[str, bytes]:
-    """A lesson's zip, unpacked in memory: path inside the lesson -> bytes. A zip of one folder
-    counts as that folder. Refuses a zip too large, unreadable, or with a path outside itself."""
-    most = limits()[0]
+def _unzip(data: bytes) -> tuple[zipfile.ZipFile, dict[str, str]]:
+    """A lesson's zip, opened in memory, and its files: path inside the lesson -> name in the zip.
+    A zip of one folder counts as that folder. Refuses a zip too large, unreadable, or with a path
+    outside itself; the files are unpacked one by one when their case comes."""
+    most = int(float(os.environ["RXVIZ_MAX_LESSON_MB"]) * 2**20) if os.environ.get("RXVIZ_MAX_LESSON_MB") else MAX_ZIP
     if len(data) > most:
         raise LessonError([(0, f"the zip is {len(data) / 2**20:.1f} MB; the limit is {most / 2**20:g} MB")])
     try:
@@ -188,7 +199,4 @@ def _unzip(data: bytes) -> dict[str, bytes]:
     names = [e.filename for e in entries if not e.filename.startswith("__MACOSX/")]
     tops = {n.split("/", 1)[0] for n in names}
     prefix = f"{tops.pop()}/" if len(tops) == 1 and LESSON_FILE not in names and all("/" in n for n in names) else ""
-    try:
-        return {n[len(prefix):]: archive.read(n) for n in names}
-    except (zipfile.BadZipFile, OSError, RuntimeError, ValueError) as exc:  # damaged, encrypted
-        raise LessonError([(0, f"the zip is damaged or encrypted ({exc})")]) from None
+    return archive, {n[len(prefix):]: n for n in names}

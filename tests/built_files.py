@@ -37,8 +37,13 @@ def make_dicom(pixels: np.ndarray, photometric: str = "MONOCHROME2", frames: int
 
 def upload(app, data: bytes, name: str) -> None:
     """Give ``app`` (a Dashboard) the bytes as if a user had picked the file ``name``."""
-    app.upload.value = ({"name": name, "type": "", "size": len(data), "content": memoryview(data),
-                         "last_modified": datetime.datetime.now(datetime.timezone.utc)},)
+    choose(app.upload, data, name)
+
+
+def choose(widget, data: bytes, name: str) -> None:
+    """Give a FileUpload widget the bytes as if a user had picked the file ``name``."""
+    widget.value = ({"name": name, "type": "", "size": len(data), "content": memoryview(data),
+                     "last_modified": datetime.datetime.now(datetime.timezone.utc)},)
 
 
 def noisy_16bit_png(image: np.ndarray, scale: int) -> bytes:

@@ -158,8 +158,9 @@ class Dashboard:
         self.viewer.opacity = alpha
         self.viewer.show_outline, self.viewer.show_core = outline and result.frontal, self.controls.core.value
         self.colourbar.value = page.colourbar(colormap)
-        if self.hiding:
-            self.viewer.clear_heat()  # nothing of the answer reaches the page before the reveal
+        if self.hiding:  # nothing of the answer reaches the page before the reveal
+            self.viewer.clear_heat()
+            self.download.clear()
             return
         else:
             scale = result.image.shape[0] / fit_within(result.lung_mask.astype("uint8"), OUTLINE_SIDE).shape[0]
@@ -226,7 +227,7 @@ class Dashboard:
             self.teaching.compare(label, self.result.probabilities[label], self.true_class, self.result.warnings)
 
     def _report(self, anonymous: bool) -> bytes | None:
-        if self.result is None or self.result.heatmap is None:
+        if self.result is None or self.result.heatmap is None or self.hiding:
             return None
         alpha, colormap, outline = self.controls.look
         grid = [(t.title, self.comparison.picture(t), t.lines) for t in self.comparison.tiles] if self.comparison.shown else []
@@ -235,7 +236,10 @@ class Dashboard:
                           grid=grid, grid_title=self.comparison.heading)
 
     def _shown_name(self, name: str) -> str:
-        # while an answer is held back a file name may give it away ("person1_virus_8.jpeg")
+        # while an answer is held back a file name may give it away ("person1_virus_8.jpeg"); a
+        # quiz's cases are named by their place ("Case 3"), never by their file
+        if self.quiz.quiz is not None:
+            return name
         return "the image" if self.download.anonymous.value or self.teaching.switch.value else name
 
     def _original_alt(self) -> str:

@@ -176,7 +176,12 @@ class QuizPanel:
         self.hiding = True
         self._heading()
         case = quiz.current
-        if not self._show_case(quiz.lesson.image(case), f"Case {quiz.position + 1}"):
+        try:
+            shown = self._show_case(quiz.lesson.image(case), f"Case {quiz.position + 1}")
+        except LessonError as problem:  # a damaged entry of the zip
+            self.opened(page.lesson_problems(quiz.lesson.title, problem.problems))
+            shown = False
+        if not shown:
             self.hiding = False  # the image could not be read: the app says why; the student moves on
             self.question.layout.display = "none"
             quiz.skip()
