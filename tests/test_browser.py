@@ -387,3 +387,80 @@ def test_viewer_zoom_pan_window_comparisons_and_a_dicoms_facts(voila_url, browse
         {"first comparison tile (s)": first_tile, "all five methods (s)": all_tiles}, indent=2))
     print(f"\nfirst comparison tile {first_tile:.2f} s, all five methods {all_tiles:.2f} s")
     page.close()
+
+
+def _visible_text_without_pictures(text: str) -> str:
+    return re.sub(r"base64,[A-Za-z0-9+/=]+", "base64,", text)
+
+
+def test_a_lesson_to_the_end_gives_nothing_away_and_its_answers_download(voila_url, browser):
+    """The bundled lesson in Chromium at 1024x768: before each reveal neither the page's HTML nor
+    the widget messages hold the label, the verdict or the file's name; the score and the summary
+    match the answers given, and the CSV reads back."""
+    import csv
+    import io
+
+    from rxviz.data import DISPLAY_NAMES
+    from rxviz.lesson import BUNDLED_LESSON, open_lesson
+
+    lesson = open_lesson(BUNDLED_LESSON)
+    page = browser.new_page(viewport={"width": 1024, "height": 768})
+    received: list[str] = []
+    page.on("websocket", lambda ws: ws.on("framereceived", lambda f: received.append(f) if isinstance(f, str) else None))
+    page.goto(voila_url, timeout=120_000)
+    page.locator(".rx-upload").wait_for(state="visible", timeout=180_000)
+    page.locator(".rx-lesson select").select_option(label="First cases (12 radiographs, bundled)")
+    answers, labels, models = [], [], []
+    choices = list(DISPLAY_NAMES.values())
+    for number in range(1, 13):
+        page.locator(".rx-quiz-title", has_text=f"case {number} of 12").wait_for(timeout=60_000)
+        page.locator(".rx-caption", has_text=f"Case {number} (").wait_for(timeout=60_000)
+        page.wait_for_timeout(200)
+        seen = _visible_text_without_pictures(page.content() + " ".join(received))
+        for secret in ["rx-truth", "Most likely", "The dataset's label", "Kermany et al. (2018):", "rx-label",
+                       *(Path(c.file).stem for c in lesson.cases)]:
+            assert secret not in seen, (number, secret)
+        assert not re.search(r"\d+\.\d %", seen), number  # no probability
+        if number == 1:
+            page.screenshot(path=str(ARTIFACTS / "lesson-case.png"))
+        choice = choices[number % 3]
+        page.locator(f".rx-quiz-{list(DISPLAY_NAMES)[number % 3].lower()}").click()
+        if number % 2:  # where: a click on the radiograph's middle, or the menu
+            box = page.locator(".rxv-canvas-original").bounding_box()
+            page.mouse.click(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.55)
+            page.wait_for_function("() => document.querySelector('.rx-quiz-zone select').value !== 'not sure'",
+                                   timeout=10_000)
+        page.get_by_role("button", name="Check my answer").click()
+        reveal = page.locator(".rx-quiz-answer")
+        reveal.wait_for(timeout=60_000)
+        text = reveal.inner_text()
+        labels.append(page.locator(".rx-quiz-answer .rx-truth").inner_text())
+        models.append(re.search(r"The model says (.+?) \(\d+ %\)", text).group(1))
+        answers.append(choice)
+        assert f"You said {choice}" in text and "Kermany et al. (2018)" in text
+        assert page.locator(".rxv-canvas-overlay").is_visible()  # the heatmap comes with the reveal
+        score = sum(a == t for a, t in zip(answers, labels))
+        page.locator(".rx-quiz-score", has_text=f"score {score} of {number}").wait_for(timeout=10_000)
+        if number == 1:
+            page.screenshot(path=str(ARTIFACTS / "lesson-reveal.png"))
+        received.clear()
+        page.get_by_role("button", name="See the summary" if number == 12 else "Next case").click()
+    summary = page.locator(".rx-summary")
+    summary.wait_for(timeout=60_000)
+    right, model = sum(a == t for a, t in zip(answers, labels)), sum(m == t for m, t in zip(models, labels))
+    assert f"You: {right} of 12" in summary.inner_text() and f"The model on the same cases: {model} of 12" in \
+        summary.inner_text()
+    assert page.locator(".rx-missed").count() == 12 - right
+    page.locator(".rx-quiz-summary").screenshot(path=str(ARTIFACTS / "lesson-summary.png"))
+    with page.expect_download() as download:
+        page.locator("a.rx-quiz-csv").click()
+    rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text())))
+    names = {v: k for k, v in DISPLAY_NAMES.items()}
+    assert [r["answer"] for r in rows] == [names[a] for a in answers]
+    assert [r["label"] for r in rows] == [names[t] for t in labels]
+    assert [r["right"] for r in rows] == [str(names[a] == names[t]).lower() for a, t in zip(answers, labels)]
+    assert all(r["zone"] for r in rows[::2]) and not any(r["zone"] for r in rows[1::2])
+    with page.expect_download() as download:
+        page.locator("a.rx-quiz-png").click()
+    assert Path(download.value.path()).read_bytes()[:4] == b"\x89PNG"
+    page.close()

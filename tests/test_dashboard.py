@@ -248,7 +248,7 @@ def test_teaching_mode_hides_the_answer_until_the_student_picks(classifier):
     assert "You said <b>Normal</b>" in comparison and "dataset's label is <b>Viral pneumonia</b>" in comparison
     assert f"The model says <b>{app.display_names[app.result.label]}</b>" in comparison
     # the next image asks again; switching the mode off shows the answer at once
-    app.example.value = str(app.examples[0].path)
+    app.example.value = next(str(e.path) for e in app.examples if str(e.path) != app.example.value)
     assert app.answer.layout.display == "none" and app.teaching.comparison.value == ""
     app.teaching.switch.value = False
     assert app.answer.layout.display == "flex" and app.teaching.question.layout.display == "none"

@@ -245,6 +245,7 @@ def test_a_damaged_case_in_a_zip_is_named_and_passed_over(classifier):
     start = data.index(good[:64])
     data[start + 100:start + 110] = b"\x00" * 10  # a's bytes no longer match their checksum
     app = Dashboard(classifier, examples=[])
+    app.quiz.shuffle.value = False  # the teacher's order: the damaged case first
     choose(app.quiz.zip, bytes(data), "damaged.zip")
     assert 'line 2: &quot;a.jpeg&quot; cannot be unpacked' in app.status.value
     assert app.quiz.quiz.skipped == [0] and app.quiz.next.description == "Next case"
@@ -253,3 +254,21 @@ def test_a_damaged_case_in_a_zip_is_named_and_passed_over(classifier):
     app.quiz.buttons[2].value = True
     app.quiz.check.click()
     assert app.quiz.quiz.score[1] == 1  # the damaged case does not count
+
+
+def test_the_example_menu_is_shuffled_per_page_and_teaching_hides_an_uploads_name(classifier):
+    from rxviz.dashboard import Dashboard, find_examples
+
+    examples = find_examples(BUNDLED_EXAMPLES)
+    orders = {seed: [e.true_class for e in Dashboard(classifier, examples=examples, seed=seed).examples]
+              for seed in range(6)}
+    assert len({tuple(o) for o in orders.values()}) > 1  # each page its own order
+    assert orders[2] == [e.true_class for e in Dashboard(classifier, examples=examples, seed=2).examples]
+    app = Dashboard(classifier, examples=examples, seed=2)
+    assert [e.label for e in app.examples] == [f"Example {i}" for i in range(1, 13)]
+    app.teaching.switch.value = True
+    upload(app, VIRAL.read_bytes(), "person1_virus_8.jpeg")
+    assert "person1_virus_8" not in app.original_caption.value + app.viewer.original_alt + app.status.value
+    app.teaching.buttons[0].click()
+    app.make_report()
+    assert "person1_virus_8" not in app.download.link.value  # nor in the report's name

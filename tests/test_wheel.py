@@ -53,6 +53,7 @@ def test_the_wheel_and_sdist_carry_everything_a_user_runs(installed):
                     "models/lungs/lungs.onnx", "models/lungs/model_card.json", "notebooks/dashboard.ipynb",
                     "binder/voila.py", "binder/jupyter_server_config.py",
                     "binder/share/jupyter/voila/templates/rxviz/index.html.j2", "examples/README.md",
+                    "examples/lesson.csv",
                     f"examples/PNEUMONIA/{DICOM.name}"):
         assert f"rxviz/bundled/{shipped}" in names, shipped
     assert {"rxviz/dashboard/app.py", "rxviz/dashboard/viewer.js", "rxviz/dashboard/viewer.css",
@@ -82,6 +83,12 @@ def test_a_light_install_predicts_and_analyzes_from_another_folder(installed, tm
     cli = _run(installed, "rxviz", "predict", "--json", "--method", "gradcam++", str(EXAMPLE), cwd=tmp_path)
     assert cli.returncode == 2 and "Traceback" not in cli.stderr
     assert "rxviz[tensorflow]" in cli.stderr or "rxviz[tensorflow]" in cli.stdout
+    # the bundled lesson came along and checks clean from the installed package
+    code = "from rxviz.lesson import BUNDLED_LESSON; print(BUNDLED_LESSON)"
+    folder = _run(installed, "python", "-c", code, cwd=tmp_path).stdout.strip()
+    assert "site-packages" in folder
+    checked = _run(installed, "rxviz", "lesson", "check", folder, cwd=tmp_path)
+    assert checked.returncode == 0 and "12 cases (4 bacterial, 4 viral, 4 normal)" in checked.stdout, checked.stderr
 
 
 @pytest.mark.browser

@@ -56,6 +56,7 @@ class Dashboard:
             return
         self.result: Result | None = None
         self.source_name = ""
+        self._neutral = False  # the name on screen is rxviz's own (an example's, a case's)
         self.true_class: str | None = None  # the dataset's label, for the examples
         #: this page's own random seed: the example menu's order and the lesson's shuffles follow it
         self.seed = secrets.randbits(32) if seed is None else seed
@@ -75,7 +76,7 @@ class Dashboard:
         self.status = widgets.HTML(layout=widgets.Layout(min_height="2.6em"))
         self.original_caption, self.heat_caption = widgets.HTML(), widgets.HTML()
         self.colourbar, self.probabilities, self.facts = widgets.HTML(), widgets.HTML(), widgets.HTML()
-        self.download = ReportDownload(self._report, lambda: self.source_name)
+        self.download = ReportDownload(self._report, lambda: "" if self._nameless else self.source_name)
         self.comparison = Comparison(self.classifier, lambda: self.controls.look, self._progress, self.download.stale)
         self.teaching = TeachingMode(self.display_names, on_reveal=self._reveal)
         self.quiz = QuizPanel(self.display_names, show_case=self._show_case, reveal=self._reveal,
@@ -116,18 +117,20 @@ class Dashboard:
             [widgets.HTML(page.header(DISCLAIMER, POPULATION)),
              widgets.HBox([self.upload, self.example, self.quiz.menu, self.quiz.zip, self.quiz.shuffle],
                           layout=widgets.Layout(flex_flow="row wrap", align_items="center", grid_gap="0.3em")),
-             body, self.comparison.grid,
+             body, self.quiz.summary, self.comparison.grid,
              widgets.HTML(page.footer(HEATMAP_NOTE, f"{card.name} {card.version}", card.extra.get("dataset", "")))],
-            layout=widgets.Layout(padding="0.5em 1em"))
+            layout=widgets.Layout(padding="0.5em 1em")).add_class("rx-app")
 
     # ---- actions ------------------------------------------------------------------------
-    def load(self, source: ImageSource, name: str, true_class: str | None = None) -> None:
+    def load(self, source: ImageSource, name: str, true_class: str | None = None, neutral: bool = False) -> None:
         """Analyse a new image (bytes, path or array) and show it; errors become a message.
-        ``true_class``, known for the examples, is shown beside the image. A DICOM turns the
-        anonymous switch on: its name is then kept out of the page and the report."""
+        ``true_class``, known for the examples, is shown beside the image. ``neutral``: the name
+        is rxviz's own ("Example 3", "Case 3"), not a file's. A DICOM turns the anonymous switch
+        on: a file's name is then kept out of the page and the report, as in teaching mode."""
         dicom = isinstance(source, (bytes, bytearray)) and is_dicom(bytes(source))
         if dicom:
             self.download.anonymous.value = True
+        self._neutral = neutral
         shown = self._shown_name(name)
         result = self._run(f"Analysing {shown} …", source, clear_on_error=True,
                            context=f"Could not use <b>{html.escape(shown)}</b>")
@@ -202,6 +205,7 @@ class Dashboard:
         its heatmap and the dataset's label."""
         hidden = self.hiding
         self.answer.layout.display = "none" if hidden else "flex"
+        self.teaching.widget.layout.display = "none" if self.quiz.quiz is not None else "flex"
         self.viewer.pick = self.quiz.hiding  # a click on the radiograph answers "where?"
         result = self.result
         self.probabilities.value = "" if hidden or result is None else page.probabilities(
@@ -226,25 +230,28 @@ class Dashboard:
             label = self.result.label
             self.teaching.compare(label, self.result.probabilities[label], self.true_class, self.result.warnings)
 
-    def _report(self, anonymous: bool) -> bytes | None:
+    def _report(self) -> bytes | None:
         if self.result is None or self.result.heatmap is None or self.hiding:
             return None
         alpha, colormap, outline = self.controls.look
         grid = [(t.title, self.comparison.picture(t), t.lines) for t in self.comparison.tiles] if self.comparison.shown else []
         return report_png(self.result, self.classifier.card, alpha=alpha, colormap=colormap, outline=outline,
-                          source="" if anonymous else self.source_name, core=self.controls.core.value,
+                          source="" if self._nameless else self.source_name, core=self.controls.core.value,
                           grid=grid, grid_title=self.comparison.heading)
 
+    @property
+    def _nameless(self) -> bool:
+        """The file's name stays off the page and the report: it may name the patient (Anonymous)
+        or give the answer away in teaching mode ("person1_virus_8.jpeg"). Examples and a quiz's
+        cases have neutral names of rxviz's own ("Example 3"), shown always."""
+        return not self._neutral and (self.download.anonymous.value or self.teaching.switch.value)
+
     def _shown_name(self, name: str) -> str:
-        # while an answer is held back a file name may give it away ("person1_virus_8.jpeg"); a
-        # quiz's cases are named by their place ("Case 3"), never by their file
-        if self.quiz.quiz is not None:
-            return name
-        return "the image" if self.download.anonymous.value or self.teaching.switch.value else name
+        return "the image" if self._nameless else name
 
     def _original_alt(self) -> str:
         height, width = self.result.image.shape if self.result else (0, 0)
-        name = "" if self.download.anonymous.value else f" {self.source_name}"
+        name = "" if self._nameless else f" {self.source_name}"
         return f"Chest radiograph{name}, {width} by {height} pixels"
 
     def _overlay_alt(self) -> str:
@@ -275,7 +282,7 @@ class Dashboard:
     def _show_case(self, image: bytes, title: str) -> bool:
         """The quiz's next case, its answer held back; False when it cannot be read."""
         self.example.value = ""
-        self.load(image, title)
+        self.load(image, title, neutral=True)
         return self.result is not None
 
     def _thumbnail(self) -> bytes:
@@ -301,7 +308,7 @@ class Dashboard:
         if change["new"]:
             self.quiz.stop()
             example = self._examples_by_path[change["new"]]
-            self.load(example.path, example.label, true_class=example.true_class)
+            self.load(example.path, example.label, true_class=example.true_class, neutral=True)
 
     # ---- helpers ------------------------------------------------------------------------
     def _run(self, busy: str, source: ImageSource, clear_on_error: bool, context: str) -> Result | None:

@@ -17,16 +17,18 @@ from . import page
 REPORT_DELAY_S = 0.8
 
 
-def download_name(source: str, anonymous: bool, when: datetime) -> str:
-    """The report's file name: the upload's stem (letters, digits, - and _ only) unless anonymous."""
-    stem = "" if anonymous else re.sub(r"[^A-Za-z0-9_-]", "-", Path(source).stem)[:60]
+def download_name(source: str, when: datetime) -> str:
+    """The report's file name: the upload's stem (letters, digits, - and _ only), or "xray"
+    when it has no name to show (``source`` empty: anonymous)."""
+    stem = re.sub(r"[^A-Za-z0-9_-]", "-", Path(source).stem)[:60]
     return f"rxviz-report-{stem or 'xray'}-{when:%Y%m%d-%H%M%S}.png"
 
 
 class ReportDownload:
-    """The anonymous switch and the link; ``build`` makes the current view's PNG."""
+    """The anonymous switch and the link; ``build`` makes the current view's PNG, ``source`` is
+    the name it may show ("" for none)."""
 
-    def __init__(self, build: Callable[[bool], bytes | None], source: Callable[[], str]):
+    def __init__(self, build: Callable[[], bytes | None], source: Callable[[], str]):
         self._build, self._source = build, source
         self.anonymous = widgets.Checkbox(value=False, description="Anonymous", indent=False,
                                           tooltip="Keep the file name out of the page, the report and its name")
@@ -39,11 +41,11 @@ class ReportDownload:
     def make(self) -> bytes | None:
         """The PNG report of the current view, offered as a one-click download link."""
         self._timer = None
-        data = self._build(self.anonymous.value)
+        data = self._build()
         if data is None:
             self.link.value = ""
             return None
-        name = download_name(self._source(), self.anonymous.value, datetime.now(timezone.utc))
+        name = download_name(self._source(), datetime.now(timezone.utc))
         self.link.value = page.report_link(data, name)
         return data
 

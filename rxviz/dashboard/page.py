@@ -39,8 +39,7 @@ STYLE = """
 .rx-pending { opacity: 0.6; }
 .rx-save { display: inline-block; padding: 0.35em 0.9em; background: #1f4e79; color: white !important;
            border-radius: 3px; text-decoration: none; }
-.rx-heat .widget-html-content, .rx-original-caption .widget-html-content, .rx-facts .widget-html-content,
-.rx-comparison-grid .widget-html-content { line-height: 1.35; }
+.rx-app .widget-html-content { line-height: 1.35; }
 .rx-facts-list { display: grid; grid-template-columns: repeat(auto-fill, minmax(15em, 1fr)); gap: 0.1em 1em;
                  font-size: 0.95em; margin: 0.2em 0; }
 .rx-fact-name { color: #555; }

@@ -71,7 +71,8 @@ class QuizPanel:
             widgets.HBox(self.buttons, layout=widgets.Layout(flex_flow="row wrap", grid_gap="0.4em")),
             self.zone, self.check])
         self.after = widgets.VBox([self.reveal_text, self.next])
-        self.panel = widgets.VBox([self.heading, self.question, self.after, self.summary, self.again],
+        # the panel goes beside the pictures; the summary, wider, under them
+        self.panel = widgets.VBox([self.heading, self.question, self.after, self.again],
                                   layout=widgets.Layout(display="none"))
         self.menu.observe(lambda change: self._chosen(change["new"]), "value")
         self.zip.observe(self._on_zip, "value")
@@ -95,6 +96,7 @@ class QuizPanel:
         """Leave the quiz (an upload or an example was picked)."""
         self.quiz, self.hiding = None, False
         self.panel.layout.display = "none"
+        self.summary.value = ""
         if self.menu.value != PICK:
             self.menu.value = PICK
 
