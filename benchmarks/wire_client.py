@@ -7,8 +7,10 @@ the page (so Voilà starts a kernel and runs the notebook, exactly as for a brow
 that kernel's websocket, asks for the widgets' state as ipywidgets' front end does
 (``jupyter.widget.control``, ``request_states``), sends a radiograph to the upload widget as the
 browser's FileUpload does (an ``update`` of its ``value``, the bytes as a binary buffer), and
-waits until a widget's new state carries the verdict (``class="rx-label"``). Legacy websocket framing
-(jupyter_server's ``serialize_binary_message``): JSON text frames, binary frames for buffers.
+waits until a widget's new state carries the verdict (``class="rx-label"``). It speaks the websocket
+protocol browsers speak (``v1.kernel.websocket.jupyter.org``: binary frames, jupyter_server's
+``serialize_msg_to_ws_v1``); the legacy one loses every message after the first that carries
+buffers, such as the viewer's pixels.
 """
 
 from __future__ import annotations
@@ -22,10 +24,11 @@ import uuid
 from pathlib import Path
 from typing import Any, Callable
 
-from jupyter_server.services.kernels.connection.base import deserialize_binary_message, serialize_binary_message
+from jupyter_server.services.kernels.connection.base import deserialize_msg_from_ws_v1, serialize_msg_to_ws_v1
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 from tornado.websocket import websocket_connect
 
+PROTOCOL = "v1.kernel.websocket.jupyter.org"
 KERNEL_ID = re.compile(r'"kernelId":\s*"([0-9a-f-]+)"')
 
 
@@ -55,25 +58,27 @@ class WireSession:
 
     async def connect(self, timeout_s: float) -> None:
         url = self.base_url.replace("http", "ws", 1) + f"/api/kernels/{self.kernel_id}/channels?session_id={self.session_id}"
+        # the protocol browsers speak: the legacy one loses every message after the first with
+        # buffers (the viewer's pixels) in jupyter_server 2
         self.ws = await websocket_connect(HTTPRequest(url, headers={"Cookie": self.cookies},
                                                           connect_timeout=timeout_s, request_timeout=timeout_s),
-                                          max_message_size=256 * 2**20)
+                                          max_message_size=256 * 2**20, subprotocols=[PROTOCOL])
 
     def _send(self, msg_type: str, content: dict[str, Any], buffers: list[bytes] | None = None,
               metadata: dict[str, Any] | None = None) -> None:
-        msg = {"header": {"msg_id": uuid.uuid4().hex, "username": "", "session": self.session_id, "msg_type": msg_type,
-                          "version": "5.3", "date": ""},
-               "parent_header": {}, "metadata": metadata or {}, "content": content, "channel": "shell"}
-        if buffers:
-            self.ws.write_message(serialize_binary_message({**msg, "buffers": buffers}), binary=True)
-        else:
-            self.ws.write_message(json.dumps(msg))
+        header = {"msg_id": uuid.uuid4().hex, "username": "", "session": self.session_id, "msg_type": msg_type,
+                  "version": "5.3", "date": ""}
+        parts = [json.dumps(part).encode() for part in (header, {}, metadata or {}, content)]
+        self.ws.write_message(serialize_msg_to_ws_v1([*parts, *(buffers or [])], "shell"), binary=True)
 
     async def _receive(self) -> dict[str, Any]:
         frame = await self.ws.read_message()
         if frame is None:
             raise RuntimeError("the kernel's websocket closed")
-        return deserialize_binary_message(frame) if isinstance(frame, bytes) else json.loads(frame)
+        _, parts = deserialize_msg_from_ws_v1(frame)
+        header, parent, metadata, content = (json.loads(part) for part in parts[:4])
+        return {"header": header, "parent_header": parent, "metadata": metadata, "content": content,
+                "buffers": parts[4:]}
 
     async def widget_states(self) -> dict[str, dict[str, Any]]:
         """Every widget's state by model id, asked for as ipywidgets' front end does."""

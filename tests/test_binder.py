@@ -97,6 +97,20 @@ def test_binder_launch_examples_big_upload_and_no_leaked_kernels(binder, browser
     assert page.locator(".rx-example select").evaluate("s => s.selectedIndex") == 0  # names no example now
     page.screenshot(path=str(ARTIFACTS / "binder-1024x768.png"))
 
+    # the bundled lesson runs on Binder; a second page has a quiz of its own
+    page.locator(".rx-lesson select").select_option(label="First cases (12 radiographs, bundled)")
+    page.locator(".rx-quiz-title", has_text="case 1 of 12").wait_for(timeout=60_000)
+    page.locator(".rx-quiz-normal").click()
+    page.get_by_role("button", name="Check my answer").click()
+    page.locator(".rx-quiz-score", has_text="of 1").wait_for(timeout=60_000)
+    other = _open(browser, port, token, timings, "later usable pages (s)")
+    other.locator(".rx-lesson select").select_option(label="First cases (12 radiographs, bundled)")
+    other.locator(".rx-quiz-title", has_text="case 1 of 12").wait_for(timeout=60_000)
+    assert "score 0 of 0" in other.locator(".rx-quiz-score").inner_text()
+    assert "of 1" in page.locator(".rx-quiz-score").inner_text()  # the first page's quiz goes on as it was
+    _leave(other)
+    assert len(_wait_for_kernels(port, token, 1, 10)) == 1  # the other page's kernel is gone, this one stays
+
     # reloads and closed tabs shut their kernels down (rxviz.serving)
     for _ in range(2):
         page.reload()

@@ -126,7 +126,7 @@ def test_bad_upload_shows_a_friendly_message_and_the_app_recovers(app, xray_path
     app.load(xray_paths["NORMAL"], "normal.jpeg")
     upload(app, data, "bad.png")
     assert "rx-error" in app.status.value and words in app.status.value and "bad.png" in app.status.value
-    assert app.result is None and app.viewer.pixels == app.viewer.heat == b"" and app.download.link.value == ""
+    assert app.result is None and app.viewer.pixels is app.viewer.heat is None and app.download.link.value == ""
     assert app.pictures.layout.display == "none"  # no broken-image frames
     upload(app, xray_paths["VIRAL"].read_bytes(), "good.jpeg")
     assert app.result is not None and app.status.value == "" and app.pictures.layout.display == "flex"
@@ -237,7 +237,7 @@ def test_teaching_mode_hides_the_answer_until_the_student_picks(classifier):
     app.example.value = str(example.path)
     assert app.result is not None
     # the answer, the heatmap and the dataset's label are held back; the question is asked
-    assert app.answer.layout.display == "none" and not app.viewer.show_overlay and app.viewer.heat == b""
+    assert app.answer.layout.display == "none" and not app.viewer.show_overlay and app.viewer.heat is None
     assert "dataset label" not in app.original_caption.value
     assert app.teaching.question.layout.display == "flex"
     button = next(b for b in app.teaching.buttons if b.description == app.display_names["NORMAL"])
@@ -286,7 +286,7 @@ def test_teaching_mode_never_sends_the_answer_to_a_visible_panel(classifier):
     app.example.value = str(app.examples[0].path)  # an answer on screen, then teaching mode
     app.teaching.switch.value = True
     seen = []
-    app.viewer.observe(lambda change: seen.append(change["new"] == b"" or not app.viewer.show_overlay), "heat")
+    app.viewer.observe(lambda change: seen.append(change["new"] is None or not app.viewer.show_overlay), "heat")
     app.probabilities.observe(lambda _: seen.append(app.answer.layout.display), "value")
     app.example.value = str(app.examples[1].path)
     assert seen and set(seen) == {True, "none"}

@@ -292,7 +292,7 @@ def test_a_student_logs_in_lands_on_the_dashboard_and_fits_the_memory_set(hub, t
     light = tree_rss(server.pid)
 
     page.locator(".rx-method select").select_option(label="Grad-CAM++")  # loads TensorFlow in the kernel
-    page.locator(".rx-caption", has_text="Grad-CAM++ heatmap").wait_for(timeout=180_000)
+    page.locator('.rxv-canvas-overlay[aria-label^="Grad-CAM++ heatmap"]').wait_for(timeout=180_000)
     heavy = tree_rss(server.pid)
     print(f"student's server + kernel RSS: {light / 2**20:.0f} MiB on the default path,"
           f" {heavy / 2**20:.0f} MiB with TensorFlow loaded")

@@ -188,7 +188,7 @@ def test_before_the_reveal_no_widget_holds_the_label_the_verdict_or_a_file_name(
                         for w in _widgets(app.widget) if not _is_a_choice(app, w))
         assert case.file not in text and "Most likely" not in text and "dataset label" not in text
         assert names[case.label] not in text.replace(names[case.label] + " (", "")  # only as a choice
-        assert app.viewer.heat == b"" and not app.viewer.show_overlay and app.download.link.value == ""
+        assert app.viewer.heat is None and not app.viewer.show_overlay and app.download.link.value == ""
         assert app.probabilities.value == "" and "Case " in app.original_caption.value
         app.quiz.buttons[0].value = True
         app.viewer.picked = [5, 5]  # a corner: outside the lungs, so no zone

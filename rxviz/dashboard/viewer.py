@@ -31,7 +31,8 @@ class Viewer(anywidget.AnyWidget):
     _esm = HERE / "viewer.js"
     _css = HERE / "viewer.css"
 
-    pixels = traitlets.Bytes(b"").tag(sync=True)
+    # None, not b"", while empty: no empty buffer travels with every state message
+    pixels = traitlets.Bytes(None, allow_none=True).tag(sync=True)
     bits = traitlets.Int(8).tag(sync=True)
     width = traitlets.Int(0).tag(sync=True)
     height = traitlets.Int(0).tag(sync=True)
@@ -44,10 +45,10 @@ class Viewer(anywidget.AnyWidget):
     level = traitlets.Float(127.5).tag(sync=True)
     invert = traitlets.Bool(False).tag(sync=True)
     invert_default = traitlets.Bool(False).tag(sync=True)
-    heat = traitlets.Bytes(b"").tag(sync=True)
+    heat = traitlets.Bytes(None, allow_none=True).tag(sync=True)
     heat_width = traitlets.Int(0).tag(sync=True)
     heat_height = traitlets.Int(0).tag(sync=True)
-    colours = traitlets.Bytes(b"").tag(sync=True)
+    colours = traitlets.Bytes(None, allow_none=True).tag(sync=True)
     opacity = traitlets.Float(0.4).tag(sync=True)
     #: closed polygons in image pixels, each [x0, y0, x1, y1, ...]
     outline = traitlets.List([]).tag(sync=True)
@@ -94,14 +95,14 @@ class Viewer(anywidget.AnyWidget):
     def clear_heat(self) -> None:
         """No heatmap (teaching mode before the reveal, or a failed explanation)."""
         with self.hold_sync():
-            self.heat, self.heat_width, self.heat_height = b"", 0, 0
+            self.heat, self.heat_width, self.heat_height = None, 0, 0
             self.outline, self.core, self.overlay_alt = [], [], ""
 
     def clear(self) -> None:
         """Nothing on screen."""
         with self.hold_sync():
             self.clear_heat()
-            self.pixels, self.width, self.height, self.presets, self.original_alt = b"", 0, 0, [], ""
+            self.pixels, self.width, self.height, self.presets, self.original_alt = None, 0, 0, [], ""
 
 
 def polygons(mask: np.ndarray, scale: float = 1.0) -> list[list[float]]:
