@@ -188,6 +188,9 @@ def test_projector_layout_teaching_mode_and_accessibility(voila_url, browser):
     assert page.locator(OVERLAY).is_visible() and page.locator(".rx-label").is_visible()
     assert "You said Bacterial pneumonia" in page.locator(".rx-comparison-text").inner_text()
     assert page.locator(".rx-truth").is_visible()
+    # after the reveal the report's link is on screen at 1024x768 (it sat below the fold before)
+    page.locator(".rx-report .rx-save").wait_for(timeout=30_000)
+    assert _fully_visible(page, ".rx-report .rx-save")
     page.screenshot(path=str(ARTIFACTS / "dashboard-teaching-revealed.png"))
     page.close()
 

@@ -20,7 +20,7 @@ STYLE = """
 .rx-row { display: flex; align-items: center; gap: 0.5em; margin: 0.3em 0; font-size: 1.05em; }
 .rx-name { flex: 1 1 auto; min-width: 0; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
 .rx-value, .rx-track { flex: none; }
-.rx-value { white-space: nowrap; width: 3.8em; text-align: right; }
+.rx-value { white-space: nowrap; width: 4.4em; text-align: right; }
 .rx-track { width: 4.5em; height: 1.1em; background: #e6e6e6; border-radius: 3px; }
 .rx-fill { height: 100%; background: #8fb3d9; border-radius: 3px; }
 .rx-top .rx-fill { background: #1f4e79; }
