@@ -84,3 +84,13 @@ def identified_dicom(pixels: np.ndarray) -> bytes:
     return make_dicom(pixels, PatientAge="004Y", PatientSex="F", ViewPosition="PA", BodyPartExamined="CHEST",
                       PixelSpacing=[0.15, 0.15], WindowCenter=[2048, 1400], WindowWidth=[4096, 1600],
                       WindowCenterWidthExplanation=["FULL", "LUNG"], **IDENTIFIERS)
+
+
+def all_widgets(root) -> list:
+    """Every widget under ``root`` (a Dashboard's ``widget``), itself included."""
+    found, todo = [], [root]
+    while todo:
+        widget = todo.pop()
+        found.append(widget)
+        todo.extend(getattr(widget, "children", ()))
+    return found

@@ -9,7 +9,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from built_files import choose, upload
+from built_files import all_widgets, choose, upload
 
 from rxviz import cli
 from rxviz.data import CLASS_NAMES
@@ -185,7 +185,7 @@ def test_before_the_reveal_no_widget_holds_the_label_the_verdict_or_a_file_name(
     for _ in range(3):
         case = quiz.current
         text = " ".join(str(w.get_state().get("value", "")) + str(w.get_state().get("description", ""))
-                        for w in _widgets(app.widget) if not _is_a_choice(app, w))
+                        for w in all_widgets(app.widget) if not _is_a_choice(app, w))
         assert case.file not in text and "Most likely" not in text and "dataset label" not in text
         assert names[case.label] not in text.replace(names[case.label] + " (", "")  # only as a choice
         assert app.viewer.heat is None and not app.viewer.show_overlay and app.download.link.value == ""
@@ -198,14 +198,6 @@ def test_before_the_reveal_no_widget_holds_the_label_the_verdict_or_a_file_name(
         assert names[case.label] in app.quiz.reveal_text.value and "Kermany et al." in app.quiz.reveal_text.value
         app.quiz.next.click()
 
-
-def _widgets(root):
-    found, todo = [], [root]
-    while todo:
-        widget = todo.pop()
-        found.append(widget)
-        todo.extend(getattr(widget, "children", ()))
-    return found
 
 
 def _is_a_choice(app, widget) -> bool:

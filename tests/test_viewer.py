@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 
 import numpy as np
 import pytest
-from built_files import IDENTIFIERS, identified_dicom, upload
+from built_files import IDENTIFIERS, all_widgets, identified_dicom, upload
 
 from rxviz.dashboard import Dashboard
 from rxviz.dashboard.download import download_name
@@ -79,7 +79,7 @@ def test_a_dicom_is_anonymous_its_facts_shown_and_no_identifier_reaches_a_widget
     assert [p["name"] for p in app.viewer.presets] == ["FULL", "LUNG", "full range"]
     report = app.make_report()
     assert report[:4] == b"\x89PNG" and 'download="rxviz-report-xray-' in app.download.link.value
-    states = [w.get_state() for w in _widgets(app.widget)]
+    states = [w.get_state() for w in all_widgets(app.widget)]
     text = repr([{k: v for k, v in s.items() if not isinstance(v, (bytes, memoryview))} for s in states])
     text = re.sub(r"base64,[A-Za-z0-9+/=]+", "base64,", text)  # pictures: short words occur by chance
     for secret in [*IDENTIFIERS.values(), "Doe", "Jane", "doe_jane"]:
@@ -90,15 +90,6 @@ def test_a_dicom_is_anonymous_its_facts_shown_and_no_identifier_reaches_a_widget
     upload(app, bacterial.read_bytes(), "chest.jpeg")
     assert not app.download.anonymous.value and "chest.jpeg" in app.original_caption.value
 
-
-def _widgets(root):
-    """Every widget under ``root``."""
-    found, todo = [], [root]
-    while todo:
-        widget = todo.pop()
-        found.append(widget)
-        todo.extend(getattr(widget, "children", ()))
-    return found
 
 
 def test_a_plain_picture_has_no_facts_panel(app, bacterial):
