@@ -57,6 +57,7 @@ class Dashboard:
         self.result: Result | None = None
         self.source_name = ""
         self._neutral = False  # the name on screen is rxviz's own (an example's, a case's)
+        self._heat_sent: Result | None = None  # the result whose map the viewer holds
         self.true_class: str | None = None  # the dataset's label, for the examples
         #: this page's own random seed: the example menu's order and the lesson's shuffles follow it
         self.seed = secrets.randbits(32) if seed is None else seed
@@ -163,15 +164,19 @@ class Dashboard:
         self.colourbar.value = page.colourbar(colormap)
         if self.hiding:  # nothing of the answer reaches the page before the reveal
             self.viewer.clear_heat()
+            self._heat_sent = None
             self.download.clear()
             return
-        else:
-            scale = result.image.shape[0] / fit_within(result.lung_mask.astype("uint8"), OUTLINE_SIDE).shape[0]
-            mask = fit_within(result.lung_mask.astype("uint8"), OUTLINE_SIDE) > 0
-            self.viewer.show_heat(result.heatmap, colormap, polygons(mask, scale) if result.frontal else [],
-                                  polygons(result.heat_core), self._overlay_alt())
-            core = result.core_summary if self.controls.core.value else None
-            self.heat_caption.value = page.heat_lines(result.heat_summary, core)
+        if self._heat_sent is not result:  # a new map: its pixels and outlines, once
+            shrunk = fit_within(result.lung_mask.astype("uint8"), OUTLINE_SIDE)
+            lungs = polygons(shrunk > 0, result.image.shape[0] / shrunk.shape[0]) if result.frontal else []
+            self.viewer.show_heat(result.heatmap, colormap, lungs, polygons(result.heat_core), self._overlay_alt())
+            self._heat_sent = result
+        else:  # the same map in another look: only the colour table and the words change
+            self.viewer.colormap(colormap)
+            self.viewer.overlay_alt = self._overlay_alt()
+        core = result.core_summary if self.controls.core.value else None
+        self.heat_caption.value = page.heat_lines(result.heat_summary, core)
         self.comparison.restyle()
         self.download.stale()
 
@@ -372,7 +377,7 @@ class Dashboard:
         self.teaching.clear()
         self._show_unusual(None)
         self._show_pictures(False)
-        self.result = None
+        self.result = self._heat_sent = None
         self.viewer.clear()
         self.comparison.new_image(None)
         self.original_caption.value = self.heat_caption.value = self.colourbar.value = ""

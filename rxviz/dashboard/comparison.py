@@ -102,7 +102,7 @@ class Comparison:
         look = self._look()
         cells = []
         for method, target in self._wanted:
-            key = f"{'methods' if self.methods.value else 'classes'}:{method}:{target}"
+            key = self._key(method, target)
             tile, problem = done.get(key), self._maps.get((method, target))
             if tile is not None:
                 if (key, look) not in self._pictures:
@@ -148,6 +148,10 @@ class Comparison:
         except Exception as exc:  # one method that cannot run here must not stop the others
             return f"Cannot be drawn here: {exc}."
 
+    def _key(self, method: str, target: str) -> str:
+        """A tile's key: which grid, method and class ("methods:scorecam:VIRAL")."""
+        return f"{'methods' if self.methods.value else 'classes'}:{method}:{target}"
+
     def _name(self, target: str) -> str:
         return self.classifier.card.display_names[target]
 
@@ -174,7 +178,7 @@ class Comparison:
                                   zone_shares(heatmap, result.zone_labels))
         else:
             where = "Not a frontal chest radiograph: no lung zones."
-        tile = Tile(f"{'methods' if self.methods.value else 'classes'}:{method}:{target}", self._title(method, target), heatmap,
+        tile = Tile(self._key(method, target), self._title(method, target), heatmap,
                     (f"Trust checks: {verdict}." if verdict else "", where))
         self._tiles[cached] = tile
         return tile
