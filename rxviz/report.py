@@ -200,20 +200,21 @@ def lesson_summary_png(quiz: "Quiz", names: dict[str, str], thumbnails: Sequence
     model, _ = quiz.model_score
     missed = [(i, a) for i, a in enumerate(quiz.answers) if a.guess and not a.right]
     rows = 1 + (len(missed) + 5) // 6
-    figure = Figure(figsize=(11, 3.4 + 2.1 * (rows - 1)), dpi=100)  # pragma: no mutate
+    height = 3.4 + 2.1 * (rows - 1)  # inches: the scores and table, then a row of missed cases each  # pragma: no mutate
+    figure = Figure(figsize=(11, height), dpi=100)  # pragma: no mutate
     figure.text(0.03, 0.96, f"rxviz lesson summary: {quiz.lesson.title}", va="top", **TEXT_STYLES["heading"])
     share = lambda n: f"{100 * n / asked:.0f} %" if asked else "-"  # noqa: E731
     figure.text(0.03, 0.9, f"Student: {right} of {asked} right ({share(right)}).   The model on the same cases:"
                 f" {model} of {asked} ({share(model)}).", va="top", **TEXT_STYLES["verdict"])
-    table = figure.add_axes((0.03, 1 - 2.6 / (3.4 + 2.1 * (rows - 1)), 0.6, 1.2 / (3.4 + 2.1 * (rows - 1))))
+    table = figure.add_axes((0.03, 1 - 2.6 / height, 0.6, 1.2 / height))
     table.axis("off")
     counts = quiz.confusion(classes)
     cells = table.table(cellText=[[str(n) for n in row] for row in counts], rowLabels=[names[c] for c in classes],
                         colLabels=[f"answered {names[c]}" for c in classes], loc="center", cellLoc="center")
     cells.scale(1, 1.3)
     for i, (index, answer) in enumerate(missed):
-        axis = figure.add_axes((0.03 + (i % 6) * 0.16, (rows - 2 - i // 6) * 2.1 / (3.4 + 2.1 * (rows - 1)) + 0.08,
-                                0.14, 1.6 / (3.4 + 2.1 * (rows - 1))))
+        axis = figure.add_axes((0.03 + (i % 6) * 0.16, (rows - 2 - i // 6) * 2.1 / height + 0.08,
+                                0.14, 1.6 / height))
         picture = thumbnails[index] if index < len(thumbnails) else b""
         if picture:
             axis.imshow(cv2.cvtColor(cv2.imdecode(np.frombuffer(picture, np.uint8), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB))
