@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Run the whole test suite: set up .venv, make sure Debian's Chromium (browser tests) and
 # configurable-http-proxy (the JupyterHub test) are there, installed with apt and npm when
-# running as root; audit the installed packages for known vulnerabilities (scripts/audit.py:
-# fails on one with a fixed release that .ci/audit-exceptions.toml does not accept), then pytest
+# running as root; audit the installed packages for known vulnerabilities (scripts/audit.py, a
+# live service or else the offline advisory snapshot: fails on one with a fixed release that
+# .ci/audit-exceptions.toml does not accept), then pytest
 # over tests/ and notebooks/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,7 +23,7 @@ audit=0
 .venv/bin/python scripts/audit.py || audit=$?
 case $audit in
     0) ;;
-    3) echo "rxviz: the vulnerability audit could not run here (no vulnerability service in reach); the tests go on" ;;
+    3) echo "rxviz: the vulnerability audit could not run here (no vulnerability service in reach, no advisory snapshot in ../shared/advisories); the tests go on" ;;
     *) echo "rxviz: the installed packages have known vulnerabilities with a fix: upgrade, or accept one in .ci/audit-exceptions.toml with its reason"
        exit "$audit" ;;
 esac
