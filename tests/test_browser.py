@@ -3,6 +3,10 @@ Playwright, real X-rays.
 
 Saves a screenshot and the measured timings under test-artifacts/ (timings are reported, not
 asserted: speed is the benchmark's business).
+
+What the page shows after an event arrives from the kernel in several messages, so every check of
+a widget's text, attribute or state waits for it (Playwright's ``expect``, or a condition polled
+in the page) instead of reading it once: a read-once check races the kernel.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from pathlib import Path
 import pytest
 from built_files import noisy_16bit_png
 from dashboard_server import REPO, free_port, start_dashboard, stop_dashboard, time_compare_methods, upload_in_browser
+
+from playwright.sync_api import expect
 
 from rxviz.io import load_image
 
@@ -48,6 +54,19 @@ def _overlay_changes_from(page, before: str) -> None:
     page.wait_for_function(f"() => {OVERLAY_PIXELS} !== {json.dumps(before)}", timeout=30_000)
 
 
+def _wait_fully_visible(page, selector: str, timeout: float = 15_000) -> None:
+    """Wait until the first element matching ``selector`` lies inside the viewport, without
+    scrolling (the layout settles as the kernel's messages arrive)."""
+    inside = ("s => { const e = document.querySelector(s); if (!e) return false; const b = e.getBoundingClientRect();"
+              " return b.width > 0 && b.left >= 0 && b.top >= 0 && b.right <= innerWidth && b.bottom <= innerHeight; }")
+    try:
+        page.wait_for_function(inside, arg=selector, timeout=timeout)
+    except Exception as error:  # Playwright's TimeoutError: say what was not seen
+        box, size = page.locator(selector).first.bounding_box(), page.viewport_size
+        raise AssertionError(f"{selector} is not fully visible at {size['width']}x{size['height']} without "
+                             f"scrolling: {box}") from error
+
+
 def _files_holding(chunk: bytes, since: float, folders: list[Path]) -> list[Path]:
     """Files under ``folders`` modified after ``since`` whose bytes contain ``chunk``."""
     found = []
@@ -69,10 +88,9 @@ def test_upload_explain_redraw_error_and_recover(voila_url, browser, xray_paths)
     page.goto(voila_url, timeout=120_000)
     page.locator(".rx-upload").wait_for(state="visible", timeout=180_000)
     timings["page open to usable app (s)"] = time.perf_counter() - start
-    assert "not a medical device" in page.locator(".rx-disclaimer").inner_text()
-    assert "doi:10.17632/rscbjbr9sj.2" in page.content()
-    shown = "s => s.options[s.selectedIndex] ? s.options[s.selectedIndex].text : ''"
-    assert page.locator(".rx-target select").evaluate(shown).replace("\xa0", " ") == "the predicted class"
+    expect(page.locator(".rx-disclaimer")).to_contain_text("not a medical device")
+    expect(page.locator(".rx-app")).to_contain_text("doi:10.17632/rscbjbr9sj.2")
+    expect(page.locator(".rx-target select option:checked")).to_have_text(re.compile(r"^the\spredicted\sclass$"))
 
     start = time.perf_counter()
     upload_in_browser(page, str(xray_paths["BACTERIAL"]))
@@ -80,17 +98,18 @@ def test_upload_explain_redraw_error_and_recover(voila_url, browser, xray_paths)
     page.wait_for_function("() => Number((document.querySelector('.rxv') || {dataset: {}}).dataset.draws) > 0",
                            timeout=30_000)
     timings["upload to overlay shown (s)"] = time.perf_counter() - start
-    assert page.locator(".rx-label").inner_text().strip()
+    expect(page.locator(".rx-label")).to_have_text(re.compile(r"\S"))
+    expect(page.locator(".rx-value")).to_have_text([re.compile(r"^\d+\.\d %$")] * 3)
     values = page.locator(".rx-value").all_inner_texts()
-    assert len(values) == 3 and all(v.endswith("%") for v in values)
     assert abs(sum(float(v.rstrip(" %")) for v in values) - 100) < 0.5
-    assert page.locator(OVERLAY).evaluate("canvas => canvas.width") > 100
-    sentence = page.locator(".rx-lung-focus").inner_text()
-    assert "of the heat is inside the lungs (the lungs are" in sentence and " zone (" in sentence
-    assert [t.split("\n") for t in page.locator(".rx-sides").all_inner_texts()] == [["patient's right", "patient's left"]] * 2
-    assert "high influence" in page.locator(".rx-colourbar").inner_text()
+    page.wait_for_function(f"() => document.querySelector('{OVERLAY}').width > 100", timeout=10_000)
+    expect(page.locator(".rx-lung-focus")).to_contain_text(["of the heat is inside the lungs (the lungs are"])
+    expect(page.locator(".rx-lung-focus")).to_contain_text([" zone ("])
+    expect(page.locator(".rx-sides")).to_have_text([re.compile(r"^patient's right\s+patient's left$")] * 2,
+                                                   use_inner_text=True)
+    expect(page.locator(".rx-colourbar")).to_contain_text("high influence")
     outline = page.locator(".rx-outline input[type=checkbox]")
-    assert outline.is_checked()
+    expect(outline).to_be_checked()
     with_outline = _overlay_src(page)
     outline.uncheck()
     _overlay_changes_from(page, with_outline)
@@ -107,28 +126,28 @@ def test_upload_explain_redraw_error_and_recover(voila_url, browser, xray_paths)
     field.press("Enter")
     _overlay_changes_from(page, before)
     timings["opacity redraw (s)"] = time.perf_counter() - start
-    assert _overlay_src(page) != before
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
 
     upload_in_browser(page, {"name": "notes.png", "mimeType": "image/png", "buffer": b"this is not an image"})
     error = page.locator(".rx-error")
-    error.wait_for(timeout=60_000)
-    assert "not an image" in error.inner_text() and "notes.png" in error.inner_text()
-    assert page.locator(".rx-label").count() == 0
+    expect(error).to_contain_text("not an image", timeout=60_000)
+    expect(error).to_contain_text("notes.png")
+    expect(page.locator(".rx-label")).to_have_count(0)
     page.screenshot(path=str(ARTIFACTS / "dashboard-error.png"), full_page=True)
 
     upload_in_browser(page, str(xray_paths["NORMAL"]))
     page.locator(".rx-label").wait_for(timeout=60_000)
-    assert page.locator(".rx-error").count() == 0
-    assert len(page.locator(".rx-value").all_inner_texts()) == 3
+    expect(page.locator(".rx-error")).to_have_count(0)
+    expect(page.locator(".rx-value")).to_have_count(3)
 
     # a file over the websocket's default 10 MiB message limit still arrives and is analysed
     big = noisy_16bit_png(load_image(xray_paths["VIRAL"]), scale=12)
     assert len(big) > 11 * 2**20
     upload_in_browser(page, {"name": "big.png", "mimeType": "image/png", "buffer": big})
     page.locator(".rx-caption", has_text="big.png").wait_for(timeout=120_000)
-    assert page.locator(".rx-error").count() == 0 and len(page.locator(".rx-value").all_inner_texts()) == 3
+    expect(page.locator(".rx-error")).to_have_count(0)
+    expect(page.locator(".rx-value")).to_have_count(3)
 
     # nothing uploaded was written to disk by the server or its kernel
     uploaded = xray_paths["BACTERIAL"].read_bytes()[1000:1064]
@@ -140,14 +159,6 @@ def test_upload_explain_redraw_error_and_recover(voila_url, browser, xray_paths)
     page.close()
 
 
-def _fully_visible(page, selector: str) -> bool:
-    """Whether the element lies inside the viewport without scrolling."""
-    box = page.locator(selector).first.bounding_box()
-    size = page.viewport_size
-    return box is not None and box["x"] >= 0 and box["y"] >= 0 and \
-        box["x"] + box["width"] <= size["width"] and box["y"] + box["height"] <= size["height"]
-
-
 def test_projector_layout_teaching_mode_and_accessibility(voila_url, browser):
     """At 1024x768 (a projector) image, heatmap and controls are seen together; teaching mode
     holds the answer back until a class is picked; pictures carry alt text, the answer is a
@@ -157,16 +168,16 @@ def test_projector_layout_teaching_mode_and_accessibility(voila_url, browser):
     page.locator(".rx-upload").wait_for(state="visible", timeout=180_000)
     assert page.title().startswith("rxviz") and "not a diagnostic device" in page.title()
     assert "classifier is starting" in page.content()  # the loading screen's name and disclaimer
-    assert page.locator(".rx-upload").get_attribute("title") == "Upload a chest radiograph: JPEG, PNG or DICOM"
+    expect(page.locator(".rx-upload")).to_have_attribute("title", "Upload a chest radiograph: JPEG, PNG or DICOM")
 
     page.locator(".rx-example select").select_option(index=3)
     page.locator(".rx-label").wait_for(timeout=60_000)
     for selector in (".rxv-canvas-original", OVERLAY, ".rx-label", ".rx-method select", ".rx-opacity"):
-        assert _fully_visible(page, selector), f"{selector} is not visible at 1024x768 without scrolling"
-    assert "Chest radiograph" in page.get_by_role("img", name="Chest radiograph").get_attribute("aria-label")
-    assert "of the heat is inside the lungs" in page.locator(OVERLAY).get_attribute("aria-label")
-    assert page.locator(".rx-verdict[role=status]").count() == 1
-    assert page.get_by_role("spinbutton", name="Opacity:").count() == 1  # a named control for the opacity
+        _wait_fully_visible(page, selector)
+    expect(page.locator(".rxv-canvas-original")).to_have_attribute("aria-label", re.compile(r"^Chest radiograph Example 3,"))
+    expect(page.locator(OVERLAY)).to_have_attribute("aria-label", re.compile("of the heat is inside the lungs"))
+    expect(page.locator(".rx-verdict[role=status]")).to_have_count(1)
+    expect(page.get_by_role("spinbutton", name="Opacity:")).to_have_count(1)  # a named control for the opacity
     # one click downloads the report of the view on screen, rebuilt once the view settles
     link = page.locator("a.rx-save[download]")
     link.wait_for(timeout=30_000)
@@ -180,17 +191,18 @@ def test_projector_layout_teaching_mode_and_accessibility(voila_url, browser):
     page.locator(".rx-example select").select_option(index=5)
     page.locator(".rx-question-box").wait_for(state="visible", timeout=60_000)
     page.locator(".rx-caption", has_text="Example 5").wait_for(timeout=60_000)
-    assert page.locator(OVERLAY).is_hidden() and page.locator(".rx-label").is_hidden()
-    assert page.locator(".rx-truth").count() == 0
+    expect(page.locator(OVERLAY)).to_be_hidden()
+    expect(page.locator(".rx-label")).to_be_hidden()
+    expect(page.locator(".rx-truth")).to_have_count(0)
     page.screenshot(path=str(ARTIFACTS / "dashboard-teaching-question.png"))
     page.locator(".rx-guess-bacterial").click()
-    page.locator(".rx-comparison-text").wait_for(timeout=30_000)
-    assert page.locator(OVERLAY).is_visible() and page.locator(".rx-label").is_visible()
-    assert "You said Bacterial pneumonia" in page.locator(".rx-comparison-text").inner_text()
-    assert page.locator(".rx-truth").is_visible()
+    expect(page.locator(".rx-comparison-text")).to_contain_text("You said Bacterial pneumonia", timeout=30_000)
+    expect(page.locator(OVERLAY)).to_be_visible()
+    expect(page.locator(".rx-label")).to_be_visible()
+    expect(page.locator(".rx-truth")).to_be_visible()
     # after the reveal the report's link is on screen at 1024x768 (it sat below the fold before)
     page.locator(".rx-report .rx-save").wait_for(timeout=30_000)
-    assert _fully_visible(page, ".rx-report .rx-save")
+    _wait_fully_visible(page, ".rx-report .rx-save")
     page.screenshot(path=str(ARTIFACTS / "dashboard-teaching-revealed.png"))
     page.close()
 
@@ -215,15 +227,16 @@ def test_outside_its_world_the_reason_comes_first(voila_url, browser, tmp_path):
     page = browser.new_page(viewport={"width": 1024, "height": 768})
     page.goto(voila_url, timeout=120_000)
     page.locator(".rx-upload").wait_for(state="visible", timeout=180_000)
-    assert "children aged 1-5" in page.locator(".rx-population").inner_text()
+    expect(page.locator(".rx-population")).to_contain_text("children aged 1-5")
 
     upload_in_browser(page, str(lateral.path))
     reason = page.locator('.rx-warning .rx-reason[data-code="lateral"]')
-    reason.wait_for(timeout=60_000)
+    expect(reason).to_contain_text("lateral (side)", timeout=60_000)
     page.locator(".rx-label").wait_for(timeout=60_000)
-    assert "lateral (side)" in reason.inner_text()
-    assert reason.bounding_box()["y"] < page.locator(".rx-verdict").bounding_box()["y"]  # said first
-    assert "rx-greyed" in (page.locator(".rx-probabilities").get_attribute("class") or "")
+    expect(page.locator(".rx-probabilities")).to_have_class(re.compile(r"\brx-greyed\b"))
+    page.wait_for_function(  # said first: the reason stands above the verdict
+        "() => document.querySelector('.rx-warning .rx-reason').getBoundingClientRect().top <"
+        " document.querySelector('.rx-verdict').getBoundingClientRect().top", timeout=10_000)
     page.locator(".rx-lung-focus", has_text=NOT_FRONTAL_SUMMARY).wait_for(timeout=30_000)
     page.screenshot(path=str(ARTIFACTS / "dashboard-lateral.png"))
 
@@ -231,18 +244,28 @@ def test_outside_its_world_the_reason_comes_first(voila_url, browser, tmp_path):
     upload_in_browser(page, {"name": "adult.dcm", "mimeType": "application/dicom",
                              "buffer": make_dicom(pixels, PatientAge="045Y", ViewPosition="PA")})
     reason = page.locator('.rx-warning .rx-reason[data-code="adult"]')
-    reason.wait_for(timeout=60_000)
-    assert "45 years" in reason.inner_text() and "children aged 1-5" in reason.inner_text()
+    expect(reason).to_contain_text("45 years", timeout=60_000)
+    expect(reason).to_contain_text("children aged 1-5")
     page.locator(".rx-lung-focus", has_text=" zone (").wait_for(timeout=30_000)  # a frontal view: the zones stay
     page.screenshot(path=str(ARTIFACTS / "dashboard-adult.png"))
     page.close()
 
 
+#: the mean grey of a canvas's pixels (red channel), as the page reads it back
+CANVAS_MEAN = ("c => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; let s = 0;"
+               " for (let i = 0; i < d.length; i += 4) s += d[i]; return s / (d.length / 4); }")
+
+
 def _canvas_mean(page, selector: str) -> float:
-    """The mean grey of a canvas's pixels (red channel), read back from the page."""
-    return page.locator(selector).evaluate(
-        "c => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; let s = 0;"
-        " for (let i = 0; i < d.length; i += 4) s += d[i]; return s / (d.length / 4); }")
+    return page.locator(selector).evaluate(CANVAS_MEAN)
+
+
+def _wait_canvas_mean(page, selector: str, condition: str) -> float:
+    """Wait until the canvas's mean grey ``m`` meets ``condition`` (a JavaScript expression: the
+    next frame draws what an event changed), and return it."""
+    page.wait_for_function(f"() => {{ const m = ({CANVAS_MEAN})(document.querySelector('{selector}')); return {condition}; }}",
+                           timeout=10_000)
+    return _canvas_mean(page, selector)
 
 
 def _viewer(page, key: str) -> str:
@@ -278,9 +301,8 @@ def test_viewer_zoom_pan_window_comparisons_and_a_dicoms_facts(voila_url, browse
     upload_in_browser(page, str(png_path))
     page.locator(".rx-caption", has_text="large-16bit.png (2048×2048)").wait_for(timeout=120_000)
     page.wait_for_function("() => Number(document.querySelector('.rxv').dataset.draws) > 0", timeout=30_000)
-    assert page.locator(".rxv-readout").first.inner_text() == "65535"  # 16 bits kept: the full window
-    original = page.get_by_role("img", name="Chest radiograph")
-    assert "2048 by 2048 pixels" in original.get_attribute("aria-label")
+    expect(page.locator(".rxv-readout").first).to_have_text("65535")  # 16 bits kept: the full window
+    expect(page.locator(".rxv-canvas-original")).to_have_attribute("aria-label", re.compile("2048 by 2048 pixels"))
 
     # zoom: the buttons, the wheel (about the cursor) and the keyboard; both panes follow
     before = _overlay_src(page)
@@ -318,20 +340,16 @@ def test_viewer_zoom_pan_window_comparisons_and_a_dicoms_facts(voila_url, browse
     plain = _canvas_mean(page, ".rxv-canvas-original")
     _set_range(page, "Level", 16000)  # brighter: mid-grey at a lower value
     page.locator(".rxv-readout", has_text="16000 pixel value").wait_for(timeout=5_000)
-    page.wait_for_timeout(300)  # the next frame draws it
-    brighter = _canvas_mean(page, ".rxv-canvas-original")
-    assert brighter > plain + 20
+    _wait_canvas_mean(page, ".rxv-canvas-original", f"m > {plain + 20}")
     _set_range(page, "Window", 8000)  # narrower: more contrast
-    page.wait_for_timeout(300)
+    expect(page.locator(".rxv-readout").first).to_have_text("8000")
     page.get_by_role("button", name="Invert").click()
-    page.wait_for_function("() => document.querySelector('button[aria-label=Invert]').getAttribute('aria-pressed') === 'true'",
-                           timeout=5_000)
-    page.wait_for_timeout(300)
-    inverted = _canvas_mean(page, ".rxv-canvas-original")
+    expect(page.get_by_role("button", name="Invert")).to_have_attribute("aria-pressed", "true")
+    _wait_canvas_mean(page, ".rxv-canvas-original", f"Math.abs(m - {plain}) > 20")
     page.get_by_role("button", name="Reset window").click()
-    page.wait_for_timeout(300)
-    assert abs(_canvas_mean(page, ".rxv-canvas-original") - plain) < 1 and abs(inverted - plain) > 20
-    assert page.locator(".rx-verdict").inner_text() == verdict
+    expect(page.get_by_role("button", name="Invert")).to_have_attribute("aria-pressed", "false")
+    _wait_canvas_mean(page, ".rxv-canvas-original", f"Math.abs(m - {plain}) < 1")
+    expect(page.locator(".rx-verdict")).to_have_text(verdict)  # the window changes what the eye sees, not the model
 
     # the heat's core, in the picture and in words
     core_before = _overlay_src(page)
@@ -341,15 +359,14 @@ def test_viewer_zoom_pan_window_comparisons_and_a_dicoms_facts(voila_url, browse
 
     # every method side by side, light ones first, then every class
     first_tile, all_tiles = time_compare_methods(page)
-    tiles = page.locator(".rx-tile").all_inner_texts()
-    assert [t.splitlines()[0] for t in tiles] == ["Grad-CAM", "Occlusion", "Grad-CAM++ (= LayerCAM)",
-                                                  "Faster Score-CAM", "SmoothGrad"]
-    assert all("of the heat is inside the lungs" in t for t in tiles)
+    expect(page.locator(".rx-tile-title")).to_have_text(["Grad-CAM", "Occlusion", "Grad-CAM++ (= LayerCAM)",
+                                                         "Faster Score-CAM", "SmoothGrad"])
+    expect(page.locator(".rx-tile")).to_contain_text(["of the heat is inside the lungs"] * 5)
     page.locator(".rx-comparison-grid").screenshot(path=str(ARTIFACTS / "viewer-compare-methods.png"))
     page.get_by_role("button", name="Compare classes").click()
     page.wait_for_function("() => document.querySelectorAll('.rx-tile img').length === 3", timeout=60_000)
-    assert [t.split(" (")[0] for t in page.locator(".rx-tile-title").all_inner_texts()] == \
-        ["Normal", "Bacterial pneumonia", "Viral pneumonia"]
+    expect(page.locator(".rx-tile-title")).to_have_text(
+        [re.compile(rf"^{name}( \(|$)") for name in ("Normal", "Bacterial pneumonia", "Viral pneumonia")])
     page.locator(".rx-comparison-grid").screenshot(path=str(ARTIFACTS / "viewer-compare-classes.png"))
     page.get_by_role("button", name="Compare classes").click()
 
@@ -357,18 +374,16 @@ def test_viewer_zoom_pan_window_comparisons_and_a_dicoms_facts(voila_url, browse
     received.clear()
     upload_in_browser(page, str(dicom_path))
     page.locator(".rx-facts-box").wait_for(timeout=120_000)
-    facts = page.locator(".rx-facts-box").inner_text()
     for fact in ("4 years", "female", "PA", "DX", "CHEST", "2048 × 2048 pixels", "0.15 × 0.15 mm"):
-        assert fact in facts
-    assert page.get_by_role("checkbox", name="Anonymous").is_checked()
+        expect(page.locator(".rx-facts-box")).to_contain_text(fact)
+    expect(page.get_by_role("checkbox", name="Anonymous")).to_be_checked()
     presets = page.get_by_role("combobox", name="Window preset")
-    assert [o.strip() for o in presets.locator("option").all_inner_texts()] == ["FULL", "LUNG", "full range"]
+    expect(presets.locator("option")).to_have_text(["FULL", "LUNG", "full range"], timeout=30_000)
     presets.select_option(label="LUNG")
     page.wait_for_function("() => document.querySelector('.rxv-readout').textContent === '1600'", timeout=10_000)
     page.screenshot(path=str(ARTIFACTS / "viewer-dicom.png"), full_page=True)
     link = page.locator("a.rx-save[download]")
-    link.wait_for(timeout=60_000)
-    assert link.get_attribute("download").startswith("rxviz-report-xray-")
+    expect(link).to_have_attribute("download", re.compile(r"^rxviz-report-xray-"), timeout=60_000)
     # pictures sent as base64 (tiles, the report) are random letters where short words occur by chance
     texts = [re.sub(r"base64,[A-Za-z0-9+/=]+", "base64,", t) for t in [page.content(), *(f for f in received if isinstance(f, str))]]
     buffers = [f for f in received if isinstance(f, bytes)]  # the pixels: short words occur by chance
@@ -381,10 +396,9 @@ def test_viewer_zoom_pan_window_comparisons_and_a_dicoms_facts(voila_url, browse
 
     # still usable on a projector's 1024x768: the toolbar, both panes and the controls fit across
     page.set_viewport_size({"width": 1024, "height": 768})
-    page.wait_for_timeout(500)
     for name in ("Zoom in", "Zoom out", "Reset view", "Invert"):
-        assert _fully_visible(page, f"button[aria-label='{name}']"), name
-    assert page.evaluate("document.scrollingElement.scrollWidth") <= 1024
+        _wait_fully_visible(page, f"button[aria-label='{name}']")
+    page.wait_for_function("() => document.scrollingElement.scrollWidth <= 1024", timeout=10_000)
     page.screenshot(path=str(ARTIFACTS / "viewer-1024x768.png"))
     (ARTIFACTS / "viewer-timings.json").write_text(json.dumps(
         {"first comparison tile (s)": first_tile, "all five methods (s)": all_tiles}, indent=2))
@@ -418,7 +432,9 @@ def test_a_lesson_to_the_end_gives_nothing_away_and_its_answers_download(voila_u
     for number in range(1, 13):
         page.locator(".rx-quiz-title", has_text=f"case {number} of 12").wait_for(timeout=60_000)
         page.locator(".rx-caption", has_text=f"Case {number} (").wait_for(timeout=60_000)
-        page.wait_for_timeout(200)
+        # the case's pixels are on screen: what the page was sent for it has arrived
+        expect(page.locator(".rxv-canvas-original")).to_have_attribute(
+            "aria-label", re.compile(rf"^Chest radiograph Case {number},"), timeout=60_000)
         seen = _visible_text_without_pictures(page.content() + " ".join(received))
         for secret in ["rx-truth", "Most likely", "The dataset's label", "Kermany et al. (2018):", "rx-label",
                        *(Path(c.file).stem for c in lesson.cases)]:
@@ -435,13 +451,13 @@ def test_a_lesson_to_the_end_gives_nothing_away_and_its_answers_download(voila_u
                                    timeout=10_000)
         page.get_by_role("button", name="Check my answer").click()
         reveal = page.locator(".rx-quiz-answer")
-        reveal.wait_for(timeout=60_000)
-        text = reveal.inner_text()
+        expect(reveal).to_contain_text(f"You said {choice}", timeout=60_000)
+        expect(reveal).to_contain_text("Kermany et al. (2018)")
+        text = reveal.inner_text()  # one widget's HTML: the label and the model's answer came with it
         labels.append(page.locator(".rx-quiz-answer .rx-truth").inner_text())
         models.append(re.search(r"The model says (.+?) \(\d+ %\)", text).group(1))
         answers.append(choice)
-        assert f"You said {choice}" in text and "Kermany et al. (2018)" in text
-        assert page.locator(".rxv-canvas-overlay").is_visible()  # the heatmap comes with the reveal
+        expect(page.locator(".rxv-canvas-overlay")).to_be_visible()  # the heatmap comes with the reveal
         score = sum(a == t for a, t in zip(answers, labels))
         page.locator(".rx-quiz-score", has_text=f"score {score} of {number}").wait_for(timeout=10_000)
         if number == 1:
@@ -449,11 +465,10 @@ def test_a_lesson_to_the_end_gives_nothing_away_and_its_answers_download(voila_u
         received.clear()
         page.get_by_role("button", name="See the summary" if number == 12 else "Next case").click()
     summary = page.locator(".rx-summary")
-    summary.wait_for(timeout=60_000)
     right, model = sum(a == t for a, t in zip(answers, labels)), sum(m == t for m, t in zip(models, labels))
-    assert f"You: {right} of 12" in summary.inner_text() and f"The model on the same cases: {model} of 12" in \
-        summary.inner_text()
-    assert page.locator(".rx-missed").count() == 12 - right
+    expect(summary).to_contain_text(f"You: {right} of 12", timeout=60_000)
+    expect(summary).to_contain_text(f"The model on the same cases: {model} of 12")
+    expect(page.locator(".rx-missed")).to_have_count(12 - right)
     page.locator(".rx-quiz-summary").screenshot(path=str(ARTIFACTS / "lesson-summary.png"))
     with page.expect_download() as download:
         page.locator("a.rx-quiz-csv").click()

@@ -254,6 +254,25 @@ def test_teaching_mode_hides_the_answer_until_the_student_picks(classifier):
     assert app.answer.layout.display == "flex" and app.teaching.question.layout.display == "none"
 
 
+def test_the_heatmap_and_its_words_reach_the_page_before_the_verdict(classifier):
+    """A page that shows "Most likely …" has its heatmap and alt text already: the kernel sends
+    the viewer's heat before the verdict, for a new image and for a teaching reveal alike (the
+    browser tests wait for each, and the page never describes a picture it has not got)."""
+    app = Dashboard(classifier, examples=find_examples(BUNDLED_EXAMPLES))
+    sent: list[str] = []
+    app.viewer.observe(lambda change: sent.append("heat") if change.new else None, names="heat")
+    app.viewer.observe(lambda change: sent.append("alt") if change.new else None, names="overlay_alt")
+    app.probabilities.observe(lambda change: sent.append("verdict") if change.new else None, names="value")
+    app.example.value = str(app.examples[0].path)
+    assert sent == ["heat", "alt", "verdict"]
+    sent.clear()
+    app.teaching.switch.value = True
+    app.example.value = str(app.examples[1].path)
+    assert sent == []  # held back
+    app.teaching.buttons[0].click()
+    assert sent == ["heat", "alt", "verdict"]
+
+
 def test_without_teaching_mode_nothing_is_hidden(classifier):
     app = Dashboard(classifier, examples=find_examples(BUNDLED_EXAMPLES))
     app.example.value = str(app.examples[0].path)

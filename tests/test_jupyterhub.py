@@ -26,6 +26,7 @@ import requests
 import yaml
 from conftest import _require
 from dashboard_server import REPO, free_port, stop_dashboard, tree_rss, upload_in_browser
+from playwright.sync_api import expect
 
 from rxviz.examples import BUNDLED_EXAMPLES
 
@@ -287,7 +288,7 @@ def test_a_student_logs_in_lands_on_the_dashboard_and_fits_the_memory_set(hub, t
 
     upload_in_browser(page, str(next(BUNDLED_EXAMPLES.glob("PNEUMONIA/*virus*.jpeg"))))
     page.locator(".rx-label").wait_for(timeout=120_000)
-    assert page.locator(".rx-error").count() == 0
+    expect(page.locator(".rx-error")).to_have_count(0)
     server = _student_server(hub.process, "student")
     light = tree_rss(server.pid)
 

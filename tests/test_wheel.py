@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from dashboard_server import REPO, free_port, stop_dashboard, upload_in_browser
+from playwright.sync_api import expect
 
 EXAMPLE = next((REPO / "examples" / "PNEUMONIA").glob("*virus*.jpeg"))
 DICOM = next((REPO / "examples" / "PNEUMONIA").glob("*.dcm"))
@@ -114,10 +115,10 @@ def test_rxviz_dashboard_serves_the_app_from_the_wheel(installed, tmp_path, brow
         page.goto(f"http://127.0.0.1:{port}/", timeout=120_000)
         page.locator(".rx-upload").wait_for(timeout=120_000)
         assert "not a diagnostic device" in page.title()  # rxviz's page template came along
-        assert page.locator(".rx-example option").count() >= 13  # the twelve bundled examples
+        expect(page.locator(".rx-example option")).to_have_count(13)  # a first line and the twelve bundled examples
         upload_in_browser(page, str(EXAMPLE))
         page.locator(".rx-label").wait_for(timeout=120_000)
-        assert page.locator(".rx-error").count() == 0
+        expect(page.locator(".rx-error")).to_have_count(0)
         # the viewer's module came from the wheel (no CDN): it draws, and its buttons work
         page.wait_for_function("() => Number((document.querySelector('.rxv') || {dataset: {}}).dataset.draws) > 0",
                                timeout=60_000)

@@ -200,8 +200,8 @@ class Dashboard:
             self.facts.value = page.facts(result.facts, width, height) if has_header else ""
             self.comparison.new_image(None if self.hiding else result)
         self._show_pictures(True)
+        self.redraw()  # the heatmap and its words reach the page before the verdict they explain
         self._show_answer()
-        self.redraw()
         if not new_image:
             self.comparison.explained(result)
 
@@ -226,9 +226,9 @@ class Dashboard:
 
     def _reveal(self) -> None:
         """Teaching mode or the quiz: the student has answered (or teaching mode was switched off)."""
+        self.redraw()  # the heatmap before the verdict, as for a new result
         self._show_answer()
         if self.result is not None:
-            self.redraw()
             self.comparison.new_image(self.result)
             if self.quiz.quiz is not None:
                 return  # the quiz says who was right

@@ -210,10 +210,13 @@ function render({ model, el }) {
       }
     }
   }
+  // each picture's alt text is set in the frame that draws it, so the words never describe the last picture
   function draw() {
     const started = performance.now();
     drawPane(left, false);
+    left.canvas.setAttribute("aria-label", model.get("original_alt"));
     if (model.get("show_overlay")) drawPane(right, true);
+    right.canvas.setAttribute("aria-label", model.get("overlay_alt"));
     const done = performance.now();
     performance.measure("rxviz-draw", { start: started, end: done });
     if (state.since) performance.measure("rxviz-redraw", { start: state.since, end: done });
@@ -242,8 +245,6 @@ function render({ model, el }) {
     const aspect = `${Math.max(1, width())} / ${Math.max(1, height())}`;
     for (const target of [left, right]) target.canvas.style.aspectRatio = aspect;
     right.box.style.display = model.get("show_overlay") ? "" : "none";
-    left.canvas.setAttribute("aria-label", model.get("original_alt"));
-    right.canvas.setAttribute("aria-label", model.get("overlay_alt"));
     resize();
   }
   const observer = new ResizeObserver(() => resize());
@@ -376,7 +377,8 @@ function render({ model, el }) {
   model.on("change:colours", () => { loadHeat(); redraw(); });
   for (const name of ["window", "level", "invert"]) model.on(`change:${name}`, () => { loadWindow(); redraw(); });
   for (const name of ["opacity", "outline", "core", "show_outline", "show_core", "pick", "picked"]) model.on(`change:${name}`, () => redraw());
-  for (const name of ["show_overlay", "original_alt", "overlay_alt"]) model.on(`change:${name}`, () => layout());
+  model.on("change:show_overlay", () => layout());
+  for (const name of ["original_alt", "overlay_alt"]) model.on(`change:${name}`, () => redraw());
   loadPixels(); loadHeat(); layout();
   return () => observer.disconnect();
 }
