@@ -69,7 +69,7 @@ def main() -> None:
     import tensorflow as tf
 
     from rxviz.card import load_card
-    from rxviz.export import example_batch
+    from rxviz.training.export import example_batch
     from rxviz.model import analysis_model, load_model
 
     card = load_card()

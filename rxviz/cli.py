@@ -84,7 +84,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     if not args.folder:
         raise ValueError("give a folder holding NORMAL/ and PNEUMONIA/, or --external DIR")
     from .api import Classifier
-    from .evaluate import calibrate_on_half, evaluate_folder, format_report, plot_calibration, write_card
+    from .training.evaluate import calibrate_on_half, evaluate_folder, format_report, plot_calibration, write_card
 
     classifier = Classifier.load(args.model_dir)
     sections: dict = {}
@@ -112,9 +112,9 @@ def _evaluate_external(args: argparse.Namespace) -> int:
     on the report half of FOLDER (default: the dataset's test folder) and its benign variants."""
     from .api import Classifier
     from .data import data_dir
-    from .domain.external import external_report, false_alarms, format_external, held_out_margins, plot_risk_coverage
-    from .domain.fit import external_images
-    from .evaluate import test_halves, write_card
+    from .training.external import external_report, false_alarms, format_external, held_out_margins, plot_risk_coverage
+    from .training.sources import external_images
+    from .training.evaluate import test_halves, write_card
 
     classifier = Classifier.load(args.model_dir)
     card = classifier.card
@@ -140,8 +140,8 @@ def _evaluate_external(args: argparse.Namespace) -> int:
 
 def _cmd_fit_domain(args: argparse.Namespace) -> int:
     from .card import model_dir
-    from .domain.fit import DomainConfig, fit_domain
-    from .evaluate import test_halves
+    from .training.domain import DomainConfig, fit_domain
+    from .training.evaluate import test_halves
 
     folder = Path(args.model_dir) if args.model_dir else model_dir()
     config = DomainConfig(epochs=args.epochs, seed=args.seed)
@@ -188,7 +188,7 @@ def _cmd_explain_eval(args: argparse.Namespace) -> int:
     from .api import Classifier
     from .trust.checks import evaluate_explanations, verdict
     from .data import list_samples
-    from .evaluate import write_card
+    from .training.evaluate import write_card
     from .trust.faithfulness import plot_curves
     from .lungs import load_segmenter
 
@@ -229,7 +229,7 @@ def _cmd_explain_eval(args: argparse.Namespace) -> int:
 
 def _cmd_train(args: argparse.Namespace) -> int:
     from .configs import TrainConfig
-    from .train import train
+    from .training.classifier import train
 
     config = TrainConfig(epochs=args.epochs, input_size=args.input_size, seed=args.seed, limit=args.limit,
                          reframe_variants=args.reframe_variants, reframe_cut=args.reframe_cut,
@@ -242,7 +242,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 def _cmd_train_lungs(args: argparse.Namespace) -> int:
     from .configs import LungTrainConfig
-    from .lungs.train import train_lungs
+    from .training.lungs.train import train_lungs
 
     config = LungTrainConfig(epochs=args.epochs, seed=args.seed, limit=args.limit)
     command = "rxviz " + " ".join(shlex.quote(a) for a in args.argv)
@@ -254,7 +254,7 @@ def _cmd_lungs_eval(args: argparse.Namespace) -> int:
     import cv2
 
     from .data import list_samples
-    from .lungs.evaluate import (TARGETS, contact_sheet, dice_by_split, headline, kermany_masks, time_per_image,
+    from .training.lungs.evaluate import (TARGETS, contact_sheet, dice_by_split, headline, kermany_masks, time_per_image,
                                  write_lung_card)
     from .io import load_image
     from .card import read_card
@@ -294,7 +294,7 @@ def _cmd_lungs_eval(args: argparse.Namespace) -> int:
 
 def _cmd_fit_ood(args: argparse.Namespace) -> int:
     from .card import model_dir
-    from .train import add_ood
+    from .training.classifier import add_ood
 
     folder = Path(args.model_dir) if args.model_dir else model_dir()
     entry = add_ood(folder, Path(args.data))
@@ -324,7 +324,7 @@ def _cmd_lesson(args: argparse.Namespace) -> int:
 
 def _cmd_export(args: argparse.Namespace) -> int:
     from .card import model_dir
-    from .export import current_copy, export_classifier, export_segmenter
+    from .training.export import current_copy, export_classifier, export_segmenter
     from .lungs import lung_model_dir
 
     for folder, export in ((Path(args.model_dir) if args.model_dir else model_dir(), export_classifier),
@@ -356,9 +356,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .data import data_dir
     from .explain import METHODS
     from .overlay import COLORMAPS, DEFAULT_COLORMAP
-    from .lungs.data import lung_data_dir
+    from .training.lungs.data import lung_data_dir
     from .configs import LungTrainConfig, TrainConfig
-    from .domain.fit import DomainConfig
+    from .training.domain import DomainConfig
 
     parser = argparse.ArgumentParser(
         prog="rxviz",

@@ -24,8 +24,10 @@ CLASS_NAMES: tuple[str, ...] = ("NORMAL", "BACTERIAL", "VIRAL")
 #: How people read the class names; stored in the model card for the dashboard and reports.
 DISPLAY_NAMES: dict[str, str] = {"NORMAL": "Normal", "BACTERIAL": "Bacterial pneumonia", "VIRAL": "Viral pneumonia"}
 
+#: The shared data folders beside the repository (``../shared/data``): each has its README.
+SHARED_DATA_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 #: Where the data lives unless ``RXVIZ_DATA`` says otherwise (relative to the repository root).
-DEFAULT_DATA_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "chest_xray"
+DEFAULT_DATA_DIR = SHARED_DATA_DIR / "chest_xray"
 
 DATASET_CITATION = (
     "Kermany D, Zhang K, Goldbaum M. Labeled Optical Coherence Tomography (OCT) and Chest X-Ray "

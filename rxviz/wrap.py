@@ -97,7 +97,7 @@ def _wrap_keras(model: "keras.Model | str | Path", class_names: Sequence[str], f
     require_tensorflow("Wrapping a Keras model")
     import keras
 
-    from .export import export_onnx
+    from .training.export import export_onnx
     from .model import analysis_model
 
     if not isinstance(model, keras.Model):
@@ -119,7 +119,7 @@ def _wrap_onnx(path: Path, class_names: Sequence[str], folder: Path) -> dict[str
 
     import numpy as np
 
-    from .export import example_batch
+    from .training.export import example_batch
     from .runtime import ForeignNet, OnnxNet, sha256
 
     names = _names(class_names)

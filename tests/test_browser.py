@@ -214,7 +214,7 @@ def test_outside_its_world_the_reason_comes_first(voila_url, browser, tmp_path):
     from conftest import _require
 
     from rxviz.api import NOT_FRONTAL_SUMMARY
-    from rxviz.domain.fit import external_dir, external_images
+    from rxviz.training.sources import external_dir, external_images
 
     _require((external_dir() / "index.csv").is_file(), f"external radiographs not found at {external_dir()}")
     rows = external_images()

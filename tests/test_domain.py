@@ -21,7 +21,8 @@ from rxviz.api import NOT_FRONTAL_SUMMARY
 from rxviz.dashboard import Dashboard
 from rxviz.domain import DomainCheck
 from rxviz.domain.check import header_warnings
-from rxviz.domain.fit import benign_variants, external_dir, external_images
+from rxviz.training.external import benign_variants
+from rxviz.training.sources import external_dir, external_images
 from rxviz.io import ImageFacts, load_image, load_radiograph
 
 

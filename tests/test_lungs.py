@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rxviz.lungs.evaluate import score
+from rxviz.training.lungs.evaluate import score
 from rxviz.io import load_image
-from rxviz.lungs.data import TRAIN_SOURCES, EXTERNAL_SOURCE, list_masked, lung_data_dir, split_by_group
+from rxviz.training.lungs.data import TRAIN_SOURCES, EXTERNAL_SOURCE, list_masked, lung_data_dir, split_by_group
 from rxviz.lungs import OUTSIDE, ZONES, describe_heat, dice, load_segmenter, lung_mask, lung_model_dir, lung_zones, zone_map
 
 

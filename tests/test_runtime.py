@@ -111,7 +111,7 @@ def test_the_committed_copies_are_those_of_the_committed_models():
 
 
 def test_export_writes_a_checked_copy_and_refuses_one_that_differs(tmp_path, monkeypatch):
-    from rxviz import export
+    from rxviz.training import export
 
     folder = tmp_path / "models"
     shutil.copytree(REPO / "models", folder, ignore=shutil.ignore_patterns("*.onnx"))
@@ -133,7 +133,7 @@ def test_export_writes_a_checked_copy_and_refuses_one_that_differs(tmp_path, mon
 
 def test_export_leaves_an_up_to_date_copy_alone(tmp_path):
     """The converter's bytes differ from run to run: an unchanged model keeps its copy and hash."""
-    from rxviz.export import current_copy
+    from rxviz.training.export import current_copy
 
     models = tmp_path / "models"
     shutil.copytree(REPO / "models", models)

@@ -8,7 +8,7 @@ import numpy as np
 
 from rxviz.api import Classifier
 from rxviz.configs import TrainConfig
-from rxviz.train import train
+from rxviz.training.classifier import train
 
 
 def test_one_short_epoch_trains_saves_and_predicts(tmp_path, dataset, xray_paths):
@@ -38,7 +38,7 @@ def test_one_short_epoch_trains_saves_and_predicts(tmp_path, dataset, xray_paths
 def test_consistency_loss_is_cross_entropy_plus_the_divergence_between_paired_framings():
     import keras
 
-    from rxviz.train import ConsistencyLoss
+    from rxviz.training.classifier import ConsistencyLoss
 
     labels = np.eye(3, dtype=np.float32)[[0, 2, 0, 2]]  # two images, each twice: the batch's halves
     agreeing = np.array([[0.7, 0.2, 0.1], [0.1, 0.3, 0.6]] * 2, np.float32)
@@ -55,7 +55,7 @@ def test_consistency_loss_is_cross_entropy_plus_the_divergence_between_paired_fr
 
 
 def test_a_consistency_batch_holds_two_framings_of_the_same_images_in_the_same_order():
-    from rxviz.train import framing_batches
+    from rxviz.training.classifier import framing_batches
 
     n, framings, size = 12, 3, 4
     # framing f of image i is flat at i + 100 f: its value names both

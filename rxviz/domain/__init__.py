@@ -3,7 +3,7 @@
 :mod:`~rxviz.domain.check` combines what a DICOM header says with three pixel checks:
 :mod:`~rxviz.domain.ood` (not a chest radiograph), :mod:`~rxviz.domain.geometry` (not a frontal
 view) and a network that tells the training hospital's radiographs from others'
-(:mod:`~rxviz.domain.fit`, which fits them; :mod:`~rxviz.domain.external` measures them on
+(:mod:`rxviz.training.domain` fits them; :mod:`rxviz.training.external` measures them on
 other hospitals' radiographs).
 """
 

@@ -17,7 +17,7 @@ Zech et al. 2018). :class:`DomainCheck` asks four questions of every analysis an
     the header's ``PatientAge`` is 18 or more / outside 1-5 years otherwise;
 ``unfamiliar``
     a small network trained to tell the training hospital's radiographs from other hospitals'
-    (:mod:`rxviz.domain.fit`) says it is not one of them.
+    (:mod:`rxviz.training.domain`) says it is not one of them.
 
 Each pixel-based check's threshold is a high quantile of the scores of the classifier's own
 validation radiographs and of benign variants of them (re-encoded, resized, rotated, brighter or

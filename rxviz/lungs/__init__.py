@@ -3,9 +3,8 @@
 - :mod:`~rxviz.lungs.segmenter`: image -> lung mask, and the lungs' box the classifier is framed on.
 - :mod:`~rxviz.lungs.zones`: a heatmap's share inside the lungs and per lung zone, and its core (the
   smallest region holding half its mass), in words.
-- :mod:`~rxviz.lungs.data`, :mod:`~rxviz.lungs.train`, :mod:`~rxviz.lungs.evaluate`: the
-  reference masks and their split, training the segmenter (``rxviz train-lungs``) and scoring
-  it (``rxviz lungs-eval``); imported only by those commands.
+- :mod:`rxviz.training.lungs` holds what makes the segmenter: the reference masks and their
+  split, training (``rxviz train-lungs``) and scoring (``rxviz lungs-eval``).
 """
 
 from .segmenter import (DEFAULT_LUNG_MODEL_DIR, LUNG_OUTPUT, LungSegmenter, clean_mask, dice, keras_segmenter,

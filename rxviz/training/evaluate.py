@@ -15,17 +15,17 @@ from typing import Any
 
 import numpy as np
 
-from .api import Classifier
-from .card import target_table, update_card
-from .data import CLASS_NAMES, Sample, list_samples, split_by_patient
-from .domain.external import card_lines as domain_card_lines
-from .framing import flip_shares, framing_labels
-from .io import load_image
-from .progress import progress
-from .metrics import (ECE_DRAWS, calibration_bins, classification_report, ece_if_calibrated, expected_calibration_error,
+from ..api import Classifier
+from ..card import target_table, update_card
+from ..data import CLASS_NAMES, Sample, list_samples, split_by_patient
+from .external import card_lines as domain_card_lines
+from ..framing import flip_shares, framing_labels
+from ..io import load_image
+from ..progress import progress
+from ..metrics import (ECE_DRAWS, calibration_bins, classification_report, ece_if_calibrated, expected_calibration_error,
                       fit_temperature, with_temperature)
-from .runtime import card_lines
-from .table import text_table
+from ..runtime import card_lines
+from ..table import text_table
 
 #: The targets shown next to the measured test figures in MODEL_CARD.md: (threshold, higher is better).
 TARGETS: dict[str, tuple[float, bool]] = {

@@ -16,7 +16,7 @@ Two pixel checks are fitted here (the third, not-a-radiograph, is the classifier
 
 Each threshold is a high quantile of the scores of the classifier's random validation radiographs
 (patients neither the classifier nor the checks were fitted on) together with
-:func:`benign_variants` of them, so that re-saving, resizing, rotating or re-exposing one of the
+:func:`~rxviz.training.external.benign_variants` of them, so that re-saving, resizing, rotating or re-exposing one of the
 model's own radiographs does not raise a warning. The network's threshold is also kept above the
 same quantile on the test folder's calibration half (``--calibration-half``): the test folder is
 from another period, and only its other half is reported.
@@ -24,57 +24,26 @@ from another period, and only its other half is reported.
 
 from __future__ import annotations
 
-import csv
-import io
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Sequence
 
 import cv2
 import numpy as np
 
 from ..io import load_image
 from ..preprocess import to_model_input
-from .check import DOMAIN_OUTPUT, domain_model
-from .geometry import frontal_features
-from .ood import OODDetector
+from ..domain.check import DOMAIN_OUTPUT, domain_model
+from ..domain.geometry import frontal_features
+from ..domain.ood import OODDetector
+from .external import benign_variants
+from .sources import LabelledImage, external_images
 
-#: Where the external radiographs live unless ``RXVIZ_EXTERNAL_DATA`` says otherwise.
-DEFAULT_EXTERNAL_DIR = Path(__file__).resolve().parents[3] / "shared" / "data" / "external"
 FRONTAL_FILE = "frontal.npz"
 DOMAIN_FILE = "domain.keras"
 DOMAIN_ONNX = "domain.onnx"
 #: Each external image's margin over the threshold of the network trained without its source.
 HELD_OUT_FILE = "domain_held_out.npz"
-
-
-def external_dir() -> Path:
-    """The external radiographs: ``$RXVIZ_EXTERNAL_DATA`` if set, else ``../shared/data/external``."""
-    return Path(os.environ.get("RXVIZ_EXTERNAL_DATA", DEFAULT_EXTERNAL_DIR))
-
-
-@dataclass(frozen=True)
-class ExternalImage:
-    """One row of the external folder's ``index.csv``."""
-
-    path: Path
-    source: str
-    label: str
-    age: str
-    view: str
-    patient: str
-
-
-def external_images(folder: Path | None = None) -> list[ExternalImage]:
-    """The rows of ``folder/index.csv`` (default: :func:`external_dir`), in file order."""
-    folder = Path(folder) if folder is not None else external_dir()
-    index = folder / "index.csv"
-    if not index.is_file():
-        raise FileNotFoundError(f"no index.csv in {folder}; set RXVIZ_EXTERNAL_DATA to the external radiographs")
-    with index.open(newline="") as f:
-        return [ExternalImage(folder / "images" / row["file"], row["source"], row["label"], row["age"], row["view"],
-                              f"{row['source']}:{row['patient']}") for row in csv.DictReader(f)]
 
 
 @dataclass
@@ -93,30 +62,6 @@ class DomainConfig:
     frontal_quantile: float = 0.995
     seed: int = 11
     limit: int | None = None  # use only this many images of each kind (smoke tests)
-
-
-def benign_variants(image: np.ndarray) -> Iterator[tuple[str, np.ndarray]]:
-    """The changes that must not make one of the model's own radiographs "unfamiliar": re-saved as
-    PNG, re-encoded as JPEG at quality 70, resized to 1024x800, rotated by 5 degrees either way,
-    20 % brighter, 20 % darker."""
-    from PIL import Image
-
-    pixels = (np.clip(image, 0, 1) * 255).round().astype(np.uint8)
-
-    def reread(format_: str, **options: Any) -> np.ndarray:
-        buffer = io.BytesIO()
-        Image.fromarray(pixels).save(buffer, format_, **options)
-        return load_image(buffer.getvalue())
-
-    height, width = image.shape
-    yield "PNG", reread("PNG")
-    yield "JPEG 70", reread("JPEG", quality=70)
-    yield "1024x800", np.clip(cv2.resize(image, (1024, 800), interpolation=cv2.INTER_CUBIC), 0, 1)
-    for angle in (5, -5):
-        turn = cv2.getRotationMatrix2D((width / 2, height / 2), angle, 1.0)
-        yield f"rotated {angle:+d}°", cv2.warpAffine(image, turn, (width, height), borderMode=cv2.BORDER_REPLICATE)
-    yield "20 % brighter", np.clip(image * 1.2, 0, 1)
-    yield "20 % darker", np.clip(image * 0.8, 0, 1)
 
 
 def _augment(image: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
@@ -183,7 +128,7 @@ def domain_logits(net, images: Sequence[np.ndarray], size: int) -> np.ndarray:
                            for i in range(0, len(batch), 256)]).astype(np.float64)
 
 
-def leave_one_source_out(inside: Sequence[np.ndarray], external: Sequence[ExternalImage],
+def leave_one_source_out(inside: Sequence[np.ndarray], external: Sequence[LabelledImage],
                          outside: Sequence[np.ndarray], config: DomainConfig) -> list[tuple[np.ndarray, Any]]:
     """One network per external source, trained without any image of it: (which external images
     it never saw, the network). How the check does on a hospital it has never seen."""
@@ -205,18 +150,18 @@ def fit_domain(model_dir: Path, data_root: Path, external: Path | None = None, c
     """Fit both checks for the classifier in ``model_dir`` on the split it was trained on and the
     external radiographs, export the network's ONNX copy, and store the card's ``domain`` entry.
 
-    ``test_half``: the test folder's calibration half (:func:`rxviz.evaluate.calibration_half`),
+    ``test_half``: the test folder's calibration half (:func:`rxviz.training.evaluate.test_halves`),
     whose images then also bound the thresholds: the test folder comes from another period than
     the training folder, and its other half is the only one reported."""
     from datetime import datetime, timezone
 
     from ..card import load_card
     from ..configs import TrainConfig
-    from ..evaluate import write_card
+    from .evaluate import write_card
     from ..progress import progress
-    from ..export import export_onnx
+    from .export import export_onnx
     from ..lungs import load_segmenter
-    from ..train import split_samples
+    from .classifier import split_samples
 
     config = config or DomainConfig()
     card = load_card(Path(model_dir))

@@ -21,22 +21,22 @@ from pathlib import Path
 
 import numpy as np
 
-from . import _tf  # noqa: F401
+from .. import _tf  # noqa: F401
 import keras
 import tensorflow as tf
 
-from .card import read_card, write_card_file
-from .configs import TrainConfig
-from .data import (CLASS_NAMES, DATASET_CITATION, DISPLAY_NAMES, Sample, list_samples, split_by_patient,
+from ..card import read_card, write_card_file
+from ..configs import TrainConfig
+from ..data import (CLASS_NAMES, DATASET_CITATION, DISPLAY_NAMES, Sample, list_samples, split_by_patient,
                    split_lowest_ids)
-from .progress import progress
-from .framing import framing_flips, random_reframe
-from .io import load_image
-from .lungs import lung_box
-from .metrics import classification_report
-from .model import CAM_LAYER, FEATURE_LAYER, build_model, predict_proba, predict_with_features
-from .domain.ood import OODDetector
-from .preprocess import to_model_input
+from ..progress import progress
+from ..framing import framing_flips, random_reframe
+from ..io import load_image
+from ..lungs import lung_box
+from ..metrics import classification_report
+from ..model import CAM_LAYER, FEATURE_LAYER, build_model, predict_proba, predict_with_features
+from ..domain.ood import OODDetector
+from ..preprocess import to_model_input
 
 MODEL_FILE = "model.keras"
 

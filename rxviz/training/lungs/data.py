@@ -25,7 +25,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-DEFAULT_LUNG_DATA_DIR = Path(__file__).resolve().parents[3] / "shared" / "data" / "lung_masks"
+from ...data import SHARED_DATA_DIR
+
+DEFAULT_LUNG_DATA_DIR = SHARED_DATA_DIR / "lung_masks"
 
 #: Sources the shipped segmenter learns from, and the one it never sees.
 TRAIN_SOURCES: tuple[str, ...] = ("v7covid", "gbcovid")

@@ -21,17 +21,17 @@ from typing import Sequence
 import cv2
 import numpy as np
 
-from .. import _tf  # noqa: F401
+from ... import _tf  # noqa: F401
 import keras
 from keras import layers
 
-from ..card import write_card_file
+from ...card import write_card_file
 from .evaluate import score
 from .data import EXTERNAL_SOURCE, LICENCES, TRAIN_SOURCES, list_masked, split_by_group
-from ..configs import LungTrainConfig
-from .segmenter import LungSegmenter, dice, keras_segmenter
-from ..model import Standardize
-from ..preprocess import to_model_input
+from ...configs import LungTrainConfig
+from ...lungs.segmenter import LungSegmenter, dice, keras_segmenter
+from ...model import Standardize
+from ...preprocess import to_model_input
 
 MODEL_FILE = "lungs.keras"
 

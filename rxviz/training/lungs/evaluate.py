@@ -3,7 +3,7 @@
 Four measurements, each against a target of the issue that introduced the segmenter:
 
 - Dice against hand-drawn masks on held-out groups of the training sources and on the external
-  source it never saw (:mod:`rxviz.lungs.data` has the split);
+  source it never saw (:mod:`rxviz.training.lungs.data` has the split);
 - empty masks on every radiograph of the Kermany set (train + test), the images rxviz reads;
 - the median time of :func:`rxviz.lungs.lung_mask` per 224 px image on this machine;
 - a contact sheet of random Kermany images with the predicted outline, judged by eye.
@@ -18,14 +18,14 @@ from typing import Any
 import cv2
 import numpy as np
 
-from ..card import target_table, update_card
-from ..data import list_samples
-from ..progress import progress
-from ..io import load_image
+from ...card import target_table, update_card
+from ...data import list_samples
+from ...progress import progress
+from ...io import load_image
 from .data import TRAIN_SOURCES, MaskedImage, list_masked, split_by_group
-from .segmenter import LungSegmenter, dice
-from ..overlay import draw_outline
-from ..runtime import card_lines
+from ...lungs.segmenter import LungSegmenter, dice
+from ...overlay import draw_outline
+from ...runtime import card_lines
 
 #: (figure, threshold, higher is better) for each target.
 TARGETS: dict[str, tuple[float, bool]] = {

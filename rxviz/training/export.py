@@ -16,15 +16,15 @@ from typing import Any
 
 import numpy as np
 
-from .card import load_card, read_card
+from ..card import load_card, read_card
 from .evaluate import write_card
 from .lungs.evaluate import write_lung_card
-from .examples import BUNDLED_EXAMPLES, find_examples
-from .io import load_image
-from .lungs import segmenter_model
-from .model import analysis_model, load_model
-from .preprocess import to_model_input
-from .runtime import OnnxNet, sha256
+from ..examples import BUNDLED_EXAMPLES, find_examples
+from ..io import load_image
+from ..lungs import segmenter_model
+from ..model import analysis_model, load_model
+from ..preprocess import to_model_input
+from ..runtime import OnnxNet, sha256
 
 #: Largest difference allowed between an output of the Keras model and of its ONNX copy, relative
 #: to the output's own scale (its largest magnitude, at least 1): probabilities to 1e-4, the class

@@ -9,20 +9,23 @@ unfamiliar first).
 
 The domain network was fitted on these external radiographs, so its own verdict on them says
 little. The figures that count use, for each image, the logit of the network trained without
-any image of that image's source, against its own threshold (``domain_held_out.npz``, :func:`rxviz.domain.fit.leave_one_source_out`):
+any image of that image's source, against its own threshold (``domain_held_out.npz``, :func:`rxviz.training.domain.leave_one_source_out`):
 what the check does for a hospital it has never seen. The other checks never saw these images.
 """
 
 from __future__ import annotations
 
+import io
 from collections import Counter
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
+import cv2
 import numpy as np
 
-from .check import DomainWarning, PIXEL_SENTENCES, ORDER
-from .fit import ExternalImage, benign_variants
+from ..io import load_image
+from ..domain.check import DomainWarning, PIXEL_SENTENCES, ORDER
+from .sources import LabelledImage
 
 #: An answer this confident that is wrong is what the check must warn about.
 CONFIDENT = 0.7
@@ -45,6 +48,30 @@ def _binary_right(label: str, answer: str) -> bool | None:
     return None if label == "LATERAL" else (label == NORMAL) == (answer == NORMAL)
 
 
+def benign_variants(image: np.ndarray) -> Iterator[tuple[str, np.ndarray]]:
+    """The changes that must not make one of the model's own radiographs "unfamiliar": re-saved as
+    PNG, re-encoded as JPEG at quality 70, resized to 1024x800, rotated by 5 degrees either way,
+    20 % brighter, 20 % darker."""
+    from PIL import Image
+
+    pixels = (np.clip(image, 0, 1) * 255).round().astype(np.uint8)
+
+    def reread(format_: str, **options: Any) -> np.ndarray:
+        buffer = io.BytesIO()
+        Image.fromarray(pixels).save(buffer, format_, **options)
+        return load_image(buffer.getvalue())
+
+    height, width = image.shape
+    yield "PNG", reread("PNG")
+    yield "JPEG 70", reread("JPEG", quality=70)
+    yield "1024x800", np.clip(cv2.resize(image, (1024, 800), interpolation=cv2.INTER_CUBIC), 0, 1)
+    for angle in (5, -5):
+        turn = cv2.getRotationMatrix2D((width / 2, height / 2), angle, 1.0)
+        yield f"rotated {angle:+d}°", cv2.warpAffine(image, turn, (width, height), borderMode=cv2.BORDER_REPLICATE)
+    yield "20 % brighter", np.clip(image * 1.2, 0, 1)
+    yield "20 % darker", np.clip(image * 0.8, 0, 1)
+
+
 def held_out_margins(model_dir: Path, entry: dict[str, Any] | None) -> dict[str, float]:
     """File name -> how far the logit of the network that never saw the file's source lies above
     that network's own threshold (> 0: it warns)."""
@@ -62,7 +89,7 @@ def _held_out_warnings(result, margin: float | None) -> tuple[DomainWarning, ...
     return tuple(codes[c] for c in ORDER if c in codes)
 
 
-def external_report(classifier, rows: Sequence[ExternalImage], held_out: dict[str, float],
+def external_report(classifier, rows: Sequence[LabelledImage], held_out: dict[str, float],
                     show_progress: bool = True) -> dict[str, Any]:
     """Per image, then per source and label: the answers, the warnings (as shipped and with the
     held-out network) and accuracy among the answers given without a warning."""
@@ -127,9 +154,8 @@ def risk_coverage(images: list[dict], points: int = 21) -> list[dict[str, float]
 
 def false_alarms(classifier, paths: Sequence[Path], show_progress: bool = True) -> dict[str, Any]:
     """Share of ``paths`` (the model's own kind: Kermany test radiographs) warned about, as they
-    are and as each benign variant (:func:`rxviz.domain.fit.benign_variants`)."""
+    are and as each benign variant (:func:`benign_variants`)."""
     from ..progress import progress
-    from ..io import load_image
 
     warned: dict[str, list[bool]] = {}
     codes: Counter = Counter()
@@ -189,7 +215,7 @@ def plot_risk_coverage(report: dict[str, Any], title: str):
 def card_lines(card: dict[str, Any]) -> list[str]:
     """The model card's Markdown on whom the model is for, its domain check and its external
     validation (empty parts are left out)."""
-    from .check import POPULATION
+    from ..domain.check import POPULATION
 
     domain, external = card.get("domain"), card.get("external_validation")
     out = ["## Who it is for", "",
