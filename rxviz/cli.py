@@ -236,7 +236,13 @@ def _cmd_train(args: argparse.Namespace) -> int:
                          reframe_pad=args.reframe_pad, consistency=args.consistency,
                          label_smoothing=args.label_smoothing)
     command = "rxviz " + " ".join(shlex.quote(a) for a in args.argv)
-    train(Path(args.data), Path(args.out), config, command=command)
+    sources = tuple(s.strip() for s in args.sources.split(",") if s.strip())
+    if sources == ("kermany",):
+        train(Path(args.data), Path(args.out), config, command=command)
+    else:
+        from .training.sites import train_sites
+
+        train_sites(Path(args.out), config, sources, command=command)
     return 0
 
 
@@ -450,6 +456,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="share of each target spread over the other classes (default: %(default)s)")
     p.add_argument("--seed", type=int, default=TrainConfig.seed)
     p.add_argument("--limit", type=int, default=None, help="use only N training images (smoke test)")
+    p.add_argument("--sources", default="kermany",
+                   help="training sources, comma-separated, of kermany, siim, jsrt, chestxraycom: more than Kermany"
+                        " trains across sites (rxviz.training.sites; Kermany from RXVIZ_DATA, the others from"
+                        " RXVIZ_MULTISITE_DATA), and a training source left out is scored on all its images"
+                        " (default: %(default)s)")
     p.set_defaults(func=_cmd_train)
 
     p = commands.add_parser("train-lungs", help="train the lung segmenter on reference masks and write it + card")

@@ -63,10 +63,65 @@ def test_a_consistency_batch_holds_two_framings_of_the_same_images_in_the_same_o
     labels = np.arange(n) % 3
     config = TrainConfig(batch_size=8, consistency=1.0, reframe_variants=framings - 1)
     seen = set()
-    for x, y, _ in framing_batches(images, labels, np.ones(3), config, 3).as_numpy_iterator():
+    for x, y, _ in framing_batches(images, np.eye(3)[labels], np.ones(n), config).as_numpy_iterator():
         first, second = x[: len(x) // 2, 0, 0, 0], x[len(x) // 2:, 0, 0, 0]
         assert ((first % 100) == (second % 100)).all()  # the same images, in the same order
         assert ((first // 100) != (second // 100)).all()  # each in two different framings
         assert (y.argmax(1) == np.concatenate([first, second]) % 100 % 3).all()  # with their own labels
         seen.update((first % 100).astype(int))
     assert seen == set(range(n))
+
+
+def test_the_label_loss_asks_each_label_only_what_it_says():
+    import keras
+
+    from rxviz.training.classifier import LabelLoss
+    from rxviz.training.sites import target_columns
+    from rxviz.training.sources import LabelledImage
+
+    def rows(*labels):
+        return target_columns([LabelledImage(None, "s", label, "", "", f"s:{i}") for i, label in enumerate(labels)])
+
+    p = np.array([[0.7, 0.2, 0.1], [0.1, 0.3, 0.6], [0.2, 0.5, 0.3], [0.3, 0.3, 0.4], [0.6, 0.1, 0.3]], np.float32)
+    loss = LabelLoss()
+    each = lambda labels: loss.call(rows(*labels), p).numpy()  # noqa: E731
+    # a label that says everything: the categorical cross-entropy
+    full = rows("NORMAL", "VIRAL", "BACTERIAL", "BACTERIAL", "VIRAL")
+    one_hot = np.eye(3, dtype=np.float32)[[0, 2, 1, 1, 2]]
+    assert np.allclose(loss.call(full, p).numpy(), keras.losses.categorical_crossentropy(one_hot, p).numpy(), atol=1e-6)
+    # pneumonia of an unknown kind: only pneumonia against normal
+    assert np.allclose(each(["PNEUMONIA"] * 5), -np.log(p[:, 1] + p[:, 2]), atol=1e-6)
+    # an abnormality that is not pneumonia, or a lateral view: nothing, so never pushed towards normal
+    assert np.allclose(each(["OTHER", "LATERAL", "OTHER", "OTHER", "LATERAL"]), 0.0)
+    # with a consistency weight, the divergence between the halves' answers is added
+    paired = np.concatenate([p[:2], p[2:4]])
+    divergence = LabelLoss(consistency=2.0).call(rows(*["OTHER"] * 4), paired).numpy()
+    a, b = paired[:2].astype(np.float64), paired[2:].astype(np.float64)
+    m = (a + b) / 2
+    expected = ((a * np.log(a / m)).sum(1) + (b * np.log(b / m)).sum(1)) / 2
+    assert np.allclose(divergence, 2.0 * np.concatenate([expected, expected]), rtol=1e-5)
+
+
+def test_training_across_sites_trains_scores_each_source_and_the_one_left_out(tmp_path, dataset):
+    """``rxviz train --sources``: a short run on a handful of Kermany and SIIM radiographs; chestx-ray.com,
+    left out, is scored on its images (normals only: a specificity, no AUC)."""
+    from conftest import _require
+
+    from rxviz.training.sites import train_sites
+    from rxviz.training.sources import multisite_dir
+
+    _require((multisite_dir() / "index.csv").is_file(), f"multisite radiographs not found at {multisite_dir()}")
+    config = TrainConfig(epochs=1, warmup_epochs=0, input_size=48, limit=120, batch_size=16, reframe_variants=1,
+                         consistency=5.0)
+    card = json.loads(train_sites(tmp_path, config, ("kermany", "siim", "jsrt"), command="pytest").read_text())
+    assert card["training"]["sources"] == ["kermany", "siim", "jsrt"]
+    assert {key.split(":")[0] for key in card["training"]["train_images"]} <= {"kermany", "siim", "jsrt"}
+    assert {"kermany", "siim"} <= set(card["validation_by_source"])
+    assert set(card["left_out_sources"]) == {"chestxraycom"}
+    unseen = card["left_out_sources"]["chestxraycom"]
+    assert unseen["labels"] == {"NORMAL": unseen["n"]} and unseen["auc"] != unseen["auc"]  # nan: no pneumonia
+    assert 0.0 <= unseen["specificity"] <= 1.0
+    assert "COVID-19" in card["viral_meaning"]
+    classifier = Classifier.load(tmp_path)
+    result = classifier.analyze(next((multisite_dir() / "images").glob("jsrt__*")))
+    assert abs(sum(result.probabilities.values()) - 1.0) < 1e-6

@@ -18,6 +18,7 @@ import time
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 
@@ -52,20 +53,26 @@ def load_arrays(samples: list[Sample], config: TrainConfig, label: str = "loadin
     return images, np.array([s.label for s in samples], dtype=np.int64)
 
 
-def load_training_arrays(samples: list[Sample], config: TrainConfig) -> tuple[np.ndarray, np.ndarray]:
-    """Like :func:`load_arrays`, with ``config.reframe_variants`` more framings of each image,
-    shape (N, 1 + variants, size, size, 1): rows cut or added at the top and bottom before the
-    lungs are found, so that the framing stays a nuisance the model must ignore (each epoch
-    draws one framing per image)."""
+def framed_variants(paths: Sequence[Path], config: TrainConfig, as_bytes: bool = False) -> np.ndarray:
+    """Model inputs of each image with ``config.reframe_variants`` more framings, shape
+    (N, 1 + variants, size, size, 1): rows cut or added at the top and bottom before the lungs
+    are found, so that the framing stays a nuisance the model must ignore (each epoch draws one
+    framing per image). ``as_bytes``: as uint8 (x 255), a quarter of the memory for a large
+    pool; :func:`make_dataset` turns them back into [0, 1]."""
     rng = np.random.default_rng(config.seed)
 
     def framings(image: np.ndarray) -> np.ndarray:
         variants = [image] + [random_reframe(image, rng, config.reframe_cut, config.reframe_pad)
                               for _ in range(config.reframe_variants)]
-        return np.stack([framed_input(v, config) for v in variants])
+        inputs = np.stack([framed_input(v, config) for v in variants])
+        return np.round(inputs * 255).astype(np.uint8) if as_bytes else inputs
 
-    images = np.stack([framings(load_image(s.path)) for s in progress(samples, len(samples), "framing training images")])
-    return images, np.array([s.label for s in samples], dtype=np.int64)
+    return np.stack([framings(load_image(p)) for p in progress(paths, len(paths), "framing training images")])
+
+
+def load_training_arrays(samples: list[Sample], config: TrainConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Like :func:`load_arrays`, each image in several framings (:func:`framed_variants`)."""
+    return framed_variants([s.path for s in samples], config), np.array([s.label for s in samples], dtype=np.int64)
 
 
 def class_weights(labels: np.ndarray, n_classes: int) -> np.ndarray:
@@ -98,23 +105,27 @@ def _random_gamma(images: tf.Tensor, seed: int) -> tf.Tensor:
     return tf.clip_by_value(images, 1e-6, 1.0) ** gamma
 
 
-def make_dataset(images, labels, weights, config: TrainConfig, n_classes: int) -> tf.data.Dataset:
+def make_dataset(images, targets, sample_weights, config: TrainConfig) -> tf.data.Dataset:
     """Shuffled, augmented batches of :func:`framing_batches`."""
     augment = make_augmenter(config.seed)
-    return (framing_batches(images, labels, weights, config, n_classes)
-            .map(lambda x, y, w: (augment(_random_gamma(x, config.seed), training=True), y, w),
+    scale = 1 / 255 if images.dtype == np.uint8 else 1.0  # framings kept as bytes (framed_variants)
+
+    def augmented(x, y, w):
+        return augment(_random_gamma(tf.cast(x, tf.float32) * scale, config.seed), training=True), y, w
+
+    return (framing_batches(images, targets, sample_weights, config)
+            .map(augmented,
                  num_parallel_calls=tf.data.AUTOTUNE)
             .prefetch(tf.data.AUTOTUNE))
 
 
-def framing_batches(images, labels, weights, config: TrainConfig, n_classes: int) -> tf.data.Dataset:
-    """Shuffled batches (inputs, one-hot targets, class weights), not yet augmented. ``images``
+def framing_batches(images, targets, sample_weights, config: TrainConfig) -> tf.data.Dataset:
+    """Shuffled batches (inputs, targets, weights), not yet augmented. ``images``
     holds several framings per image (:func:`load_training_arrays`) and one is drawn each time
     an image is used. With ``config.consistency``, two different framings of each of
     ``batch_size / 2`` images are drawn instead, the second framings forming the batch's second
     half in the same order (:class:`ConsistencyLoss` pairs the halves)."""
-    targets = keras.utils.to_categorical(labels, n_classes).astype(np.float32)
-    sample_weights = weights[labels].astype(np.float32)
+    targets, sample_weights = np.asarray(targets, np.float32), np.asarray(sample_weights, np.float32)
     n_framings = images.shape[1]
 
     def one_framing(x, y, w):
@@ -161,14 +172,50 @@ class ConsistencyLoss(keras.losses.Loss):
 
     def call(self, y_true, y_pred):
         cross_entropy = keras.losses.categorical_crossentropy(y_true, y_pred, label_smoothing=self.label_smoothing)
-        first, second = (tf.clip_by_value(p, 1e-7, 1.0) for p in tf.split(y_pred, 2))
-        mean = (first + second) / 2
-        divergence = (tf.reduce_sum(first * tf.math.log(first / mean), -1)
-                      + tf.reduce_sum(second * tf.math.log(second / mean), -1)) / 2
-        return cross_entropy + self.weight * tf.concat([divergence, divergence], 0)
+        return cross_entropy + self.weight * pair_divergence(y_pred)
 
     def get_config(self) -> dict:
         return {**super().get_config(), "weight": self.weight, "label_smoothing": self.label_smoothing}
+
+
+def pair_divergence(y_pred: tf.Tensor) -> tf.Tensor:
+    """The Jensen-Shannon divergence between the answers of the batch's two halves, for each image
+    of both halves (:func:`framing_batches` pairs two framings of each image)."""
+    first, second = (tf.clip_by_value(p, 1e-7, 1.0) for p in tf.split(y_pred, 2))
+    mean = (first + second) / 2
+    divergence = (tf.reduce_sum(first * tf.math.log(first / mean), -1)
+                  + tf.reduce_sum(second * tf.math.log(second / mean), -1)) / 2
+    return tf.concat([divergence, divergence], 0)
+
+
+@keras.saving.register_keras_serializable(package="rxviz")
+class LabelLoss(keras.losses.Loss):
+    """What each label says, and no more (:func:`rxviz.training.sources.targets`): pneumonia
+    against normal (the two pneumonia classes' sum against NORMAL) where the label says which,
+    and bacterial against viral (their shares of the pneumonia) only where it says the kind. The
+    targets are four columns: (pneumonia, whether the label says so, viral, whether it says the
+    kind). A label that says everything gets the categorical cross-entropy; "pneumonia of an
+    unknown kind" only its first term; an abnormality that is not pneumonia neither, so it is
+    never counted as normal. With ``consistency`` > 0 the batch is pairs of framings, and the
+    divergence between their answers is added with that weight, as in :class:`ConsistencyLoss`."""
+
+    def __init__(self, consistency: float = 0.0, label_smoothing: float = 0.0, name: str = "label_loss", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.consistency, self.label_smoothing = consistency, label_smoothing
+
+    def call(self, y_true, y_pred):
+        p = tf.clip_by_value(y_pred, 1e-7, 1.0)
+        log_normal, log_bacterial, log_viral = (tf.math.log(p[:, k]) for k in range(3))
+        log_pneumonia = tf.math.log(tf.clip_by_value(p[:, 1] + p[:, 2], 1e-7, 1.0))
+        smooth = lambda t: t * (1 - self.label_smoothing) + self.label_smoothing / 2  # noqa: E731
+        pneumonia, viral = smooth(y_true[:, 0]), smooth(y_true[:, 2])
+        binary = -(pneumonia * log_pneumonia + (1 - pneumonia) * log_normal)
+        kind = -(viral * (log_viral - log_pneumonia) + (1 - viral) * (log_bacterial - log_pneumonia))
+        loss = y_true[:, 1] * binary + y_true[:, 3] * kind
+        return loss + self.consistency * pair_divergence(y_pred) if self.consistency > 0 else loss
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "consistency": self.consistency, "label_smoothing": self.label_smoothing}
 
 
 class ValidationReport(keras.callbacks.Callback):
@@ -234,6 +281,49 @@ def add_ood(model_dir: Path, data_root: Path) -> dict:
     return card["ood"]
 
 
+def fit_checkpointed(config: TrainConfig, loss: keras.losses.Loss, train_batches: tf.data.Dataset,
+                     validation_batches: tf.data.Dataset, n_images: int, model_path: Path,
+                     report: keras.callbacks.Callback) -> tuple[keras.Model, dict]:
+    """Build the classifier and fit it with ``loss``: AdamW on a warm-up and cosine schedule, the
+    averaged (EMA) weights validated and kept at the epoch of the lowest ``val_loss``. Returns
+    that model, saved without its optimizer at ``model_path``, and its row of ``report.history``."""
+    if config.consistency > 0 and config.reframe_variants < 1:
+        raise ValueError("a consistency run needs other framings to compare: set reframe_variants")
+    model = build_model(config.input_size, len(CLASS_NAMES))
+    images_per_step = config.batch_size // 2 if config.consistency > 0 else config.batch_size
+    steps = math.ceil(n_images / images_per_step)
+    schedule = keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=config.learning_rate / 10,
+        decay_steps=max(1, steps * (config.epochs - config.warmup_epochs)),
+        warmup_target=config.learning_rate,
+        warmup_steps=steps * config.warmup_epochs,
+        alpha=0.01,
+    )
+    model.compile(
+        optimizer=keras.optimizers.AdamW(
+            schedule, weight_decay=config.weight_decay, use_ema=True, ema_momentum=config.ema_momentum
+        ),
+        loss=loss,
+    )
+    model.fit(
+        train_batches,
+        validation_data=validation_batches,
+        epochs=config.epochs,
+        callbacks=[
+            # the averaged weights are swapped in before validation, checkpointing and the report
+            keras.callbacks.SwapEMAWeights(swap_on_epoch=True),
+            keras.callbacks.ModelCheckpoint(model_path, monitor="val_loss", save_best_only=True),
+            report,
+        ],
+        shuffle=False,  # the dataset reshuffles itself every epoch
+        verbose=1 if sys.stdout.isatty() else 2,
+    )
+    best = min(report.history, key=lambda row: row["val_loss"])
+    best_model = keras.saving.load_model(model_path, compile=False)
+    best_model.save(model_path)  # again, without the optimizer state: a third of the size
+    return best_model, best
+
+
 def train(data_root: Path, out_dir: Path, config: TrainConfig, command: str = "") -> Path:
     """Train on ``data_root/train`` and write the model and its card to ``out_dir``.
 
@@ -249,46 +339,16 @@ def train(data_root: Path, out_dir: Path, config: TrainConfig, command: str = ""
     n_classes = len(CLASS_NAMES)
     weights = class_weights(y_train, n_classes)
 
-    if config.consistency > 0 and config.reframe_variants < 1:
-        raise ValueError("a consistency run needs other framings to compare: set reframe_variants")
-    model = build_model(config.input_size, n_classes)
-    images_per_step = config.batch_size // 2 if config.consistency > 0 else config.batch_size
-    steps = math.ceil(len(x_train) / images_per_step)
-    schedule = keras.optimizers.schedules.CosineDecay(
-        initial_learning_rate=config.learning_rate / 10,
-        decay_steps=max(1, steps * (config.epochs - config.warmup_epochs)),
-        warmup_target=config.learning_rate,
-        warmup_steps=steps * config.warmup_epochs,
-        alpha=0.01,
-    )
-    model.compile(
-        optimizer=keras.optimizers.AdamW(
-            schedule, weight_decay=config.weight_decay, use_ema=True, ema_momentum=config.ema_momentum
-        ),
-        loss=(ConsistencyLoss(config.consistency, config.label_smoothing) if config.consistency > 0
-              else keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing)),
-        metrics=["accuracy"],
-    )
+    loss = (ConsistencyLoss(config.consistency, config.label_smoothing) if config.consistency > 0
+            else keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing))
     model_path = out_dir / MODEL_FILE
     report = ValidationReport(sets, CLASS_NAMES)
     x_shift, y_shift = sets["lowest-ID"]
-    model.fit(
-        make_dataset(x_train, y_train, weights, config, n_classes),
-        validation_data=validation_dataset(x_shift, keras.utils.to_categorical(y_shift, n_classes).astype(np.float32),
-                                           weights[y_shift].astype(np.float32), config),
-        epochs=config.epochs,
-        callbacks=[
-            # the averaged weights are swapped in before validation, checkpointing and the report
-            keras.callbacks.SwapEMAWeights(swap_on_epoch=True),
-            keras.callbacks.ModelCheckpoint(model_path, monitor="val_loss", save_best_only=True),
-            report,
-        ],
-        shuffle=False,  # the dataset reshuffles itself every epoch
-        verbose=1 if sys.stdout.isatty() else 2,
-    )
-    best = min(report.history, key=lambda row: row["val_loss"])
-    best_model = keras.saving.load_model(model_path, compile=False)
-    best_model.save(model_path)  # again, without the optimizer state: a third of the size
+    best_model, best = fit_checkpointed(
+        config, loss, make_dataset(x_train, keras.utils.to_categorical(y_train, n_classes), weights[y_train], config),
+        validation_dataset(x_shift, keras.utils.to_categorical(y_shift, n_classes).astype(np.float32),
+                           weights[y_shift].astype(np.float32), config),
+        len(x_train), model_path, report)
 
     def labels_of(images: list[np.ndarray]) -> np.ndarray:
         return predict_proba(best_model, np.stack([framed_input(i, config) for i in images])).argmax(axis=1)
