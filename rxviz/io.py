@@ -43,7 +43,7 @@ class ImageFacts:
     for a JPEG or PNG, or where the header leaves the tag out or holds a value rxviz cannot read.
     """
 
-    #: ``PatientAge`` in years (``045Y`` -> 45.0, ``018M`` -> 1.5), or None.
+    #: ``PatientAge`` in years (``045Y`` -> 45.0, ``018M`` -> 1.5, a bare ``51`` -> 51.0), or None.
     age_years: float | None = None
     #: ``ViewPosition``, upper case: PA, AP, LL, RL, LATERAL, ...
     view: str | None = None
@@ -228,8 +228,11 @@ def _from_picture(data: bytes, max_pixels: int) -> np.ndarray:
         raise
     except UnidentifiedImageError:
         raise InputError("this is not an image file rxviz can read (JPEG, PNG, TIFF, BMP or DICOM)") from None
-    except Image.DecompressionBombError:
-        raise InputError("the image is too large to decode safely") from None
+    except Image.DecompressionBombError as exc:  # past Pillow's own guard, before our size check
+        found = re.search(r"\((\d+) pixels\)", str(exc))
+        size = f"{int(found.group(1)) / 1e6:.0f} MP" if found else "more pixels than can be decoded safely"
+        limit = min(max_pixels, 2 * (Image.MAX_IMAGE_PIXELS or max_pixels))
+        raise InputError(f"the image is {size}, too large to decode safely; the limit is {limit / 1e6:.0f} MP") from None
     except (OSError, SyntaxError, ValueError, EOFError, MemoryError) as exc:
         raise InputError(f"the image file is damaged or truncated ({exc})") from None
 
@@ -361,9 +364,10 @@ def _dicom_facts(dataset) -> ImageFacts:
         return value or None
 
     age = None
-    match = re.fullmatch(r"(\d{1,3})\s*([DWMY])", text("PatientAge") or "")
+    # DICOM's age string ends in its unit; many devices write the bare number of years ("51")
+    match = re.fullmatch(r"(\d{1,3})\s*([DWMY]?)", text("PatientAge") or "")
     if match:
-        age = int(match.group(1)) * _AGE_UNITS[match.group(2)]
+        age = int(match.group(1)) * _AGE_UNITS[match.group(2) or "Y"]
     sex = text("PatientSex")
     return ImageFacts(age_years=age, view=text("ViewPosition"), modality=text("Modality"),
                       body_part=text("BodyPartExamined"), sex=sex if sex in ("M", "F", "O") else None,

@@ -238,6 +238,7 @@ def test_outside_its_world_the_reason_comes_first(voila_url, browser, tmp_path):
         "() => document.querySelector('.rx-warning .rx-reason').getBoundingClientRect().top <"
         " document.querySelector('.rx-verdict').getBoundingClientRect().top", timeout=10_000)
     page.locator(".rx-lung-focus", has_text=NOT_FRONTAL_SUMMARY).wait_for(timeout=30_000)
+    expect(page.locator(".rx-sides").first).to_be_hidden()  # a lateral view has no right and left to label
     page.screenshot(path=str(ARTIFACTS / "dashboard-lateral.png"))
 
     pixels = (load_image(adult.path) * 4095).astype("uint16")
@@ -247,6 +248,7 @@ def test_outside_its_world_the_reason_comes_first(voila_url, browser, tmp_path):
     expect(reason).to_contain_text("45 years", timeout=60_000)
     expect(reason).to_contain_text("children aged 1-5")
     page.locator(".rx-lung-focus", has_text=" zone (").wait_for(timeout=30_000)  # a frontal view: the zones stay
+    expect(page.locator(".rx-sides").first).to_be_visible()
     page.screenshot(path=str(ARTIFACTS / "dashboard-adult.png"))
     page.close()
 

@@ -49,16 +49,17 @@ def test_header_facts_are_read_and_nothing_that_names_the_patient(normal_pixels)
     assert "Doe" not in repr(facts) and "4711" not in repr(facts)
 
 
-@pytest.mark.parametrize("age, years", [("003Y", 3.0), ("018M", 1.5), ("006W", 6 * 7 / 365.25), ("45", None),
-                                        ("", None)])
+@pytest.mark.parametrize("age, years", [("003Y", 3.0), ("018M", 1.5), ("006W", 6 * 7 / 365.25), ("51", 51.0),
+                                        ("045", 45.0), ("4 Y", 4.0), ("", None), ("old", None), ("1234Y", None)])
 def test_dicom_ages_are_read_in_their_units(normal_pixels, age, years):
     facts = load_radiograph(make_dicom(normal_pixels, PatientAge=age))[1]
     assert facts.age_years == (pytest.approx(years) if years is not None else None)
 
 
-def test_an_adult_dicom_is_flagged_by_its_age_whatever_its_pixels(classifier, normal_pixels):
+@pytest.mark.parametrize("written", ["045Y", "45"])  # with its unit, or the bare years many devices write
+def test_an_adult_dicom_is_flagged_by_its_age_whatever_its_pixels(classifier, normal_pixels, written):
     child = classifier.analyze(make_dicom(normal_pixels, PatientAge="003Y"))
-    adult = classifier.analyze(make_dicom(normal_pixels, PatientAge="045Y"))
+    adult = classifier.analyze(make_dicom(normal_pixels, PatientAge=written))
     assert "adult" not in [w.code for w in child.warnings]
     assert [w.code for w in adult.warnings][:1] == ["adult"] and adult.unusual
     assert "45 years" in adult.warnings[0].sentence and "children aged 1-5" in adult.warnings[0].sentence

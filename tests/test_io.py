@@ -300,4 +300,7 @@ def test_size_refusals_say_the_megapixels_and_a_bomb_is_named():
     assert str(problem.value) == "the image is 1500x1000 pixels (2 MP); the limit is 1 MP"
     with pytest.raises(InputError) as problem:
         load_image(_png_header_only(20000, 20000), max_pixels=10**9)  # past Pillow's own bomb guard
-    assert str(problem.value) == "the image is too large to decode safely"
+    assert str(problem.value) == "the image is 400 MP, too large to decode safely; the limit is 179 MP"
+    with pytest.raises(InputError) as problem:  # the caller's own limit, when lower than Pillow's
+        load_image(_png_header_only(20000, 20000))
+    assert str(problem.value) == "the image is 400 MP, too large to decode safely; the limit is 50 MP"

@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 
 import numpy as np
 import pytest
-from built_files import IDENTIFIERS, all_widgets, identified_dicom, upload
+from built_files import IDENTIFIERS, all_widgets, identified_dicom, make_dicom, upload
 
 from rxviz.dashboard import Dashboard
 from rxviz.dashboard.download import download_name
@@ -90,6 +90,30 @@ def test_a_dicom_is_anonymous_its_facts_shown_and_no_identifier_reaches_a_widget
     upload(app, bacterial.read_bytes(), "chest.jpeg")
     assert not app.download.anonymous.value and "chest.jpeg" in app.original_caption.value
 
+
+
+def test_an_anonymous_caption_gives_the_size_alone_and_a_lateral_view_no_sides(app, bacterial):
+    pixels = (load_image(bacterial) * 4095).astype(np.uint16)
+    upload(app, make_dicom(pixels, ViewPosition="PA"), "frontal.dcm")
+    caption = html.unescape(app.original_caption.value)
+    assert f">({pixels.shape[1]}×{pixels.shape[0]})<" in caption and "the image" not in caption
+    assert app.viewer.sides  # "patient's right / left" under a frontal view
+    upload(app, make_dicom(pixels, ViewPosition="LL"), "side.dcm")
+    assert not app.result.frontal and not app.viewer.sides  # a lateral view has no right and left to label
+    app.load(bacterial, "chest.jpeg")
+    assert app.viewer.sides
+
+
+def test_a_picture_that_is_no_radiograph_gets_no_class(app):
+    noise = np.random.default_rng(0).integers(0, 256, (300, 300), dtype=np.uint8)
+    app.load(noise, "noise.png")
+    assert "not_a_radiograph" in [w.code for w in app.result.warnings]
+    shown = html.unescape(app.probabilities.value)
+    assert "No class: this does not look like a chest radiograph" in shown
+    assert "Most likely" not in shown and "rx-fill" not in shown and "%" not in shown
+    assert "No class is given." in app.status.value and "greyed out" not in app.status.value
+    app.load(next(BUNDLED_EXAMPLES.glob("NORMAL/*")), "chest.jpeg")  # a radiograph gets its classes back
+    assert "Most likely" in app.probabilities.value and "No class" not in app.probabilities.value
 
 
 def test_a_plain_picture_has_no_facts_panel(app, bacterial):

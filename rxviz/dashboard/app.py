@@ -195,7 +195,7 @@ class Dashboard:
         self._show_unusual(result)
         if new_image:
             height, width = result.image.shape
-            self.viewer.show_image(result.display, self._original_alt())
+            self.viewer.show_image(result.display, self._original_alt(), sides=result.frontal)
             has_header = any(v is not None for v in astuple(result.facts))  # a DICOM's
             self.facts.value = page.facts(result.facts, width, height) if has_header else ""
             self.comparison.new_image(None if self.hiding else result)
@@ -213,8 +213,12 @@ class Dashboard:
         self.teaching.widget.layout.display = "none" if self.quiz.quiz is not None else "flex"
         self.viewer.pick = self.quiz.hiding  # a click on the radiograph answers "where?"
         result = self.result
-        self.probabilities.value = "" if hidden or result is None else page.probabilities(
-            result.probabilities, result.label, self.display_names)
+        if hidden or result is None:
+            self.probabilities.value = ""
+        elif any(w.code in page.NO_VERDICT for w in result.warnings):
+            self.probabilities.value = page.no_verdict()
+        else:
+            self.probabilities.value = page.probabilities(result.probabilities, result.label, self.display_names)
         self.viewer.show_overlay = not hidden
         self.heat_caption.layout.display = self.colourbar.layout.display = "none" if hidden else "flex"
         if hidden:
@@ -222,7 +226,8 @@ class Dashboard:
         if self.result is not None:
             height, width = self.result.image.shape
             truth = self.display_names[self.true_class] if self.true_class and not hidden else ""
-            self.original_caption.value = page.caption(self._shown_name(self.source_name), width, height, truth)
+            name = "" if self._nameless else self.source_name  # no stand-in like "the image" in a caption
+            self.original_caption.value = page.caption(name, width, height, truth)
 
     def _reveal(self) -> None:
         """Teaching mode or the quiz: the student has answered (or teaching mode was switched off)."""

@@ -98,10 +98,22 @@ def error(message_html: str) -> str:
     return f'<div class="rx-error" role="alert">{message_html}</div>'
 
 
+#: A warning after which no class is given at all: the picture is no chest radiograph.
+NO_VERDICT = ("not_a_radiograph",)
+
+
 def warnings(found: Sequence[DomainWarning]) -> str:
     reasons = "".join(f'<p class="rx-reason" data-code="{w.code}">{html.escape(w.sentence)}</p>' for w in found)
-    return (f'<div class="rx-warning" role="alert">{reasons}<span class="rx-greyed-note">'
-            "The answer is shown greyed out.</span></div>")
+    note = ("No class is given." if any(w.code in NO_VERDICT for w in found)
+            else "The answer is shown greyed out.")
+    return f'<div class="rx-warning" role="alert">{reasons}<span class="rx-greyed-note">{note}</span></div>'
+
+
+def no_verdict() -> str:
+    """In place of the probabilities, for a picture that is no chest radiograph: a class there would
+    be a number about nothing."""
+    return ('<div class="rx-verdict rx-no-verdict" role="status" aria-live="polite">No class: this does not look'
+            " like a chest radiograph, so the model's probabilities would mean nothing.</div>")
 
 
 def probabilities(probs: dict[str, float], top: str, names: dict[str, str]) -> str:

@@ -245,6 +245,7 @@ function render({ model, el }) {
     const aspect = `${Math.max(1, width())} / ${Math.max(1, height())}`;
     for (const target of [left, right]) target.canvas.style.aspectRatio = aspect;
     right.box.style.display = model.get("show_overlay") ? "" : "none";
+    for (const sides of el.querySelectorAll(".rx-sides")) sides.style.display = model.get("sides") ? "" : "none";
     resize();
   }
   const observer = new ResizeObserver(() => resize());
@@ -377,7 +378,7 @@ function render({ model, el }) {
   model.on("change:colours", () => { loadHeat(); redraw(); });
   for (const name of ["window", "level", "invert"]) model.on(`change:${name}`, () => { loadWindow(); redraw(); });
   for (const name of ["opacity", "outline", "core", "show_outline", "show_core", "pick", "picked"]) model.on(`change:${name}`, () => redraw());
-  model.on("change:show_overlay", () => layout());
+  for (const name of ["show_overlay", "sides"]) model.on(`change:${name}`, () => layout());
   for (const name of ["original_alt", "overlay_alt"]) model.on(`change:${name}`, () => redraw());
   loadPixels(); loadHeat(); layout();
   return () => observer.disconnect();

@@ -57,14 +57,17 @@ class Viewer(anywidget.AnyWidget):
     show_core = traitlets.Bool(False).tag(sync=True)
     show_overlay = traitlets.Bool(True).tag(sync=True)
     original_alt = traitlets.Unicode("").tag(sync=True)
+    #: "patient's right / left" under the pictures: a frontal view only (a lateral one has no sides)
+    sides = traitlets.Bool(True).tag(sync=True)
     #: while True a click on a picture sends its image pixel back as ``picked`` ([x, y]): the quiz's "where?"
     pick = traitlets.Bool(False).tag(sync=True)
     picked = traitlets.List([]).tag(sync=True)
     overlay_alt = traitlets.Unicode("").tag(sync=True)
 
-    def show_image(self, display: Display, alt: str) -> None:
+    def show_image(self, display: Display, alt: str, sides: bool = True) -> None:
         """A new radiograph, at its own resolution (up to :data:`MAX_SIDE`), with its windows;
-        any heatmap and outline of the last one is dropped."""
+        any heatmap and outline of the last one is dropped. ``sides``: label the patient's right
+        and left (a frontal view)."""
         values = fit_within(display.values, MAX_SIDE)
         windows = display.windows + (display.full,)
         with self.hold_sync():
@@ -75,7 +78,7 @@ class Viewer(anywidget.AnyWidget):
             self.presets = [{"name": w.name, "level": w.level, "width": w.width} for w in windows]
             self.level, self.window = windows[0].level, windows[0].width
             self.invert = self.invert_default = display.invert
-            self.original_alt, self.picked = alt, []
+            self.original_alt, self.picked, self.sides = alt, [], sides
             self.pixels = np.ascontiguousarray(values).astype(values.dtype.newbyteorder("<")).tobytes()
 
     def show_heat(self, heatmap: np.ndarray, colormap: str, outline: list[list[float]], core: list[list[float]],
