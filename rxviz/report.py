@@ -187,10 +187,17 @@ def _shorten(name: str, most: int) -> str:
     return name if len(name) <= most else f"{name[:most // 2 - 1]}…{name[-(most - most // 2):]}"
 
 
-def lesson_summary_png(quiz: "Quiz", names: dict[str, str], thumbnails: Sequence[bytes] = ()) -> bytes:
-    """A lesson's summary as a one-page PNG a teacher can collect: the student's score beside the
-    model's, the confusion table and the missed cases (``thumbnails``: each answered case's view,
-    in the order asked), with the disclaimer."""
+def lesson_summary_png(quiz: "Quiz", names: dict[str, str], thumbnails: Sequence[bytes] = (), student: str = "") -> bytes:
+    """A lesson's summary as a one-page PNG a teacher can collect: the student's name and score
+    beside the model's, the confusion table and the missed cases (``thumbnails``: each answered
+    case's view, in the order asked), with the disclaimer."""
+    buffer = io.BytesIO()
+    lesson_summary_figure(quiz, names, thumbnails, student).savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def lesson_summary_figure(quiz: "Quiz", names: dict[str, str], thumbnails: Sequence[bytes] = (), student: str = ""):
+    """The figure of :func:`lesson_summary_png`."""
     import cv2
     import numpy as np
     from matplotlib.figure import Figure
@@ -204,13 +211,14 @@ def lesson_summary_png(quiz: "Quiz", names: dict[str, str], thumbnails: Sequence
     figure = Figure(figsize=(11, height), dpi=100)  # pragma: no mutate
     figure.text(0.03, 0.96, f"rxviz lesson summary: {quiz.lesson.title}", va="top", **TEXT_STYLES["heading"])
     share = lambda n: f"{100 * n / asked:.0f} %" if asked else "-"  # noqa: E731
-    figure.text(0.03, 0.9, f"Student: {right} of {asked} right ({share(right)}).   The model on the same cases:"
+    figure.text(0.03, 0.9, f"{student or 'Student'}: {right} of {asked} right ({share(right)}).   The model on the same cases:"
                 f" {model} of {asked} ({share(model)}).", va="top", **TEXT_STYLES["verdict"])
     table = figure.add_axes((0.03, 1 - 2.6 / height, 0.6, 1.2 / height))
     table.axis("off")
     counts = quiz.confusion(classes)
-    cells = table.table(cellText=[[str(n) for n in row] for row in counts], rowLabels=[names[c] for c in classes],
-                        colLabels=[f"answered {names[c]}" for c in classes], loc="center", cellLoc="center")
+    # the labels are the table's first column, inside its axes: row labels drawn beside it fell off the page
+    cells = table.table(cellText=[[names[c], *(str(n) for n in row)] for c, row in zip(classes, counts)],
+                        colLabels=["label", *(f"answered {names[c]}" for c in classes)], loc="center", cellLoc="center")
     cells.scale(1, 1.3)
     for i, (index, answer) in enumerate(missed):
         axis = figure.add_axes((0.03 + (i % 6) * 0.16, (rows - 2 - i // 6) * 2.1 / height + 0.08,
@@ -223,6 +231,4 @@ def lesson_summary_png(quiz: "Quiz", names: dict[str, str], thumbnails: Sequence
         axis.set_title(f"Case {index + 1}", **TEXT_STYLES["side"])
         axis.set_xlabel(f"said {names[answer.guess]}\nlabel {names[answer.case.label]}", **TEXT_STYLES["tile_text"])
     figure.text(0.03, 0.01, DISCLAIMER, va="bottom", **FOOTER_STYLES["disclaimer"])
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    return buffer.getvalue()
+    return figure

@@ -429,6 +429,8 @@ def test_a_lesson_to_the_end_gives_nothing_away_and_its_answers_download(voila_u
     page.goto(voila_url, timeout=120_000)
     page.locator(".rx-upload").wait_for(state="visible", timeout=180_000)
     page.locator(".rx-lesson select").select_option(label="First cases (12 radiographs, bundled)")
+    page.locator(".rx-student input").fill("Ana María")
+    page.locator(".rx-student input").press("Enter")
     answers, labels, models = [], [], []
     choices = list(DISPLAY_NAMES.values())
     for number in range(1, 13):
@@ -474,7 +476,9 @@ def test_a_lesson_to_the_end_gives_nothing_away_and_its_answers_download(voila_u
     page.locator(".rx-quiz-summary").screenshot(path=str(ARTIFACTS / "lesson-summary.png"))
     with page.expect_download() as download:
         page.locator("a.rx-quiz-csv").click()
+    assert download.value.suggested_filename == "rxviz-lesson-First-cases-Ana-María.csv"
     rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text())))
+    assert {r["student"] for r in rows} == {"Ana María"}
     names = {v: k for k, v in DISPLAY_NAMES.items()}
     assert [r["answer"] for r in rows] == [names[a] for a in answers]
     assert [r["label"] for r in rows] == [names[t] for t in labels]
@@ -482,5 +486,6 @@ def test_a_lesson_to_the_end_gives_nothing_away_and_its_answers_download(voila_u
     assert all(r["zone"] for r in rows[::2]) and not any(r["zone"] for r in rows[1::2])
     with page.expect_download() as download:
         page.locator("a.rx-quiz-png").click()
+    assert download.value.suggested_filename == "rxviz-lesson-First-cases-Ana-María.png"
     assert Path(download.value.path()).read_bytes()[:4] == b"\x89PNG"
     page.close()

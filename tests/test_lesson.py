@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import zipfile
 from pathlib import Path
 
@@ -264,3 +265,47 @@ def test_the_example_menu_is_shuffled_per_page_and_teaching_hides_an_uploads_nam
     app.teaching.buttons[0].click()
     app.make_report()
     assert "person1_virus_8" not in app.download.link.value  # nor in the report's name
+
+
+def test_the_summary_names_the_student_in_its_files_and_keeps_its_table_on_the_page(classifier):
+    """What a teacher collects: the name in the CSV's student column, on the PNG and in both file
+    names; the confusion table's row labels (the dataset's labels) inside the PNG, not cut off."""
+    import base64
+    import csv as csv_module
+
+    from rxviz.dashboard import Dashboard
+    from rxviz.report import lesson_summary_figure
+
+    app = Dashboard(classifier, examples=[])
+    choose(app.quiz.zip, _zip({"lesson.csv": b"file,label\na.jpeg,normal\nb.jpeg,viral\n", "a.jpeg": NORMAL.read_bytes(),
+                               "b.jpeg": VIRAL.read_bytes()}), "two.zip")
+    for _ in range(2):
+        app.quiz.buttons[0].value = True
+        app.quiz.check.click()
+        app.quiz.next.click()
+    assert 'download="rxviz-lesson-two.csv"' in app.quiz.summary.value  # no name yet: the title alone
+    app.quiz.student.value = "Ana María"  # typed after the end: the summary is made again
+    summary = app.quiz.summary.value
+    assert 'download="rxviz-lesson-two-Ana-María.csv"' in summary and 'download="rxviz-lesson-two-Ana-María.png"' in summary
+    encoded = re.search(r'href="data:text/csv;base64,([^"]+)"', summary).group(1)
+    rows = list(csv_module.DictReader(io.StringIO(base64.b64decode(encoded).decode())))
+    assert [r["student"] for r in rows] == ["Ana María", "Ana María"]
+
+    figure = lesson_summary_figure(app.quiz.quiz, classifier.card.display_names, app.quiz.thumbnails, "Ana María")
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    renderer = FigureCanvasAgg(figure).get_renderer()
+    figure.draw(renderer)
+    page = figure.bbox
+    from matplotlib.text import Text
+
+    from matplotlib.table import Table
+
+    cells = [cell.get_text() for table in figure.findobj(Table) for cell in table.get_celld().values()]
+    texts = [t for t in [*figure.findobj(Text), *cells] if t.get_text().strip()]
+    shown = {t.get_text() for t in texts}
+    assert {"Normal", "Bacterial pneumonia", "Viral pneumonia"} <= shown  # the rows' labels
+    assert any(t.startswith("Ana María: 1 of 2 right") for t in shown)
+    for text in texts:
+        box = text.get_window_extent(renderer)
+        assert box.x0 >= page.x0 - 0.5 and box.x1 <= page.x1 + 0.5, (text.get_text(), box)

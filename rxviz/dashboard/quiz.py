@@ -26,6 +26,16 @@ BUNDLED = "First cases (12 radiographs, bundled)"
 NO_ZONE = "not sure"
 
 
+
+def download_stem(title: str, student: str = "") -> str:
+    """A lesson's file name stem: its title, then the student's name (each kept to letters and
+    digits), so that a class's files do not overwrite one another in the teacher's folder.
+
+    >>> download_stem("First cases", "Ana María")
+    'First-cases-Ana-María'
+    """
+    return "-".join("".join(c if c.isalnum() else "-" for c in part).strip("-") for part in (title, student) if part.strip())
+
 class QuizPanel:
     """The lesson menu, the question and the reveal, and the summary.
 
@@ -49,6 +59,9 @@ class QuizPanel:
         self.zip = widgets.FileUpload(accept=".zip", multiple=False, description="Open lesson (zip)",
                                       tooltip="A lesson folder zipped: lesson.csv and its radiographs")
         self.shuffle = widgets.Checkbox(value=True, description="Shuffle the cases", indent=False)
+        #: the student's name: in the answers' CSV, on the summary PNG and in both files' names
+        self.student = widgets.Text(description="Your name:", placeholder="for the teacher's files",
+                                    layout=widgets.Layout(width="20em"))
         self.heading = widgets.HTML()
         self.buttons = [widgets.ToggleButton(description=name, tooltip=f"My answer: {name}") for name in display_names.values()]
         for button, name in zip(self.buttons, display_names):
@@ -61,7 +74,7 @@ class QuizPanel:
         self.reveal_text = widgets.HTML()
         self.summary = widgets.HTML()
         self.again = widgets.Button(description="Start again")
-        for name, w in [("lesson", self.menu), ("lesson-zip", self.zip), ("shuffle", self.shuffle),
+        for name, w in [("lesson", self.menu), ("lesson-zip", self.zip), ("shuffle", self.shuffle), ("student", self.student),
                         ("quiz-heading", self.heading), ("quiz-zone", self.zone), ("quiz-check", self.check),
                         ("quiz-next", self.next), ("quiz-reveal", self.reveal_text), ("quiz-summary", self.summary),
                         ("quiz-again", self.again)]:
@@ -72,8 +85,9 @@ class QuizPanel:
             self.zone, self.check])
         self.after = widgets.VBox([self.reveal_text, self.next])
         # the panel goes beside the pictures; the summary, wider, under them
-        self.panel = widgets.VBox([self.heading, self.question, self.after, self.again],
+        self.panel = widgets.VBox([self.heading, self.student, self.question, self.after, self.again],
                                   layout=widgets.Layout(display="none"))
+        self.student.observe(lambda _: self.show_summary() if self.summary.value else None, "value")
         self.menu.observe(lambda change: self._chosen(change["new"]), "value")
         self.zip.observe(self._on_zip, "value")
         self.check.on_click(lambda _: self.answer())
@@ -147,12 +161,14 @@ class QuizPanel:
             f'<figure class="rx-missed">{page.picture(self.thumbnails[i], f"Case {i + 1}")}<figcaption>Case {i + 1}:'
             f" you said {html.escape(self.names[a.guess])}; label {html.escape(self.names[a.case.label])}</figcaption></figure>"
             for i, a in enumerate(quiz.answers) if not a.right and a.guess)
-        csv_data = base64.b64encode(quiz.csv().encode()).decode()
-        png = base64.b64encode(lesson_summary_png(quiz, self.names, self.thumbnails)).decode()
-        name = "".join(c if c.isalnum() else "-" for c in quiz.lesson.title)
+        student = self.student.value.strip()
+        csv_data = base64.b64encode(quiz.csv(student).encode()).decode()
+        png = base64.b64encode(lesson_summary_png(quiz, self.names, self.thumbnails, student)).decode()
+        name = download_stem(quiz.lesson.title, student)
         self.summary.value = (
             f'<div class="rx-summary"><b>Lesson finished: {html.escape(quiz.lesson.title)}</b>'
-            f'<p class="rx-summary-score">You: <b>{right} of {asked}</b> ({100 * right / asked:.0f} %).'
+            + (f" ({html.escape(student)})" if student else "")
+            + f'<p class="rx-summary-score">You: <b>{right} of {asked}</b> ({100 * right / asked:.0f} %).'
             f" The model on the same cases: <b>{model} of {asked}</b> ({100 * model / asked:.0f} %).</p>"
             f'<table class="rx-confusion"><tr><th>label \\ your answer</th>{header}</tr>{table}</table>'
             + (f'<p><b>Missed</b></p><div class="rx-missed-list">{missed}</div>' if missed else "<p>No case missed.</p>")
