@@ -21,3 +21,25 @@ def test_the_api_reference_builds_strictly_and_documents_the_entry_points(tmp_pa
     assert "Classifier.analyze" in pages["classifier"] and "Result" in pages["classifier"]
     assert "register_method" in pages["methods"] and "wrap_model" in pages["wrap"]
     assert "not a medical device" in (tmp_path / "site" / "index.html").read_text().lower()
+
+
+def test_the_readme_is_a_short_tour_with_every_guide_page_one_click_away():
+    """The README keeps the two commands, a tour and the limits (at most 300 lines); the reference
+    lives in docs/, each page linked from it and listed in the site's navigation."""
+    import re
+
+    import yaml
+
+    readme = (REPO / "README.md").read_text()
+    assert len(readme.splitlines()) <= 300
+    assert "./scripts/dashboard.sh" in readme and "./scripts/test.sh" in readme and "not a medical device" in readme
+    nav = yaml.safe_load((REPO / "mkdocs.yml").read_text().split("plugins:")[0])["nav"]
+    guide = [page for section in nav if isinstance(section, dict) and "Guide" in section
+             for entry in section["Guide"] for page in entry.values()]
+    assert len(guide) >= 10
+    linked = set(re.findall(r"\]\(docs/([\w-]+\.md)\)", readme))
+    assert set(guide) <= linked, set(guide) - linked
+    for page in guide:
+        assert (REPO / "docs" / page).is_file(), page
+    for figure in re.findall(r"\]\((docs/figures/[^)]+)\)", readme):
+        assert (REPO / figure).is_file(), figure
