@@ -85,15 +85,12 @@ def certificate(tmp_path_factory) -> tuple[Path, Path]:
     return folder / "cert.pem", folder / "key.pem"
 
 
-@pytest.fixture(scope="module")
-def hub(tmp_path_factory, certificate):
-    """The hub as the README deploys it, on free ports."""
+def _start_hub(work: Path, cert: Path, key: Path) -> Hub:
+    """The hub as the README deploys it, on free ports, working in ``work`` (its databases)."""
     _require(shutil.which("configurable-http-proxy", path=f"{NODE_BIN}") is not None,
              "configurable-http-proxy is not installed (scripts/test.sh installs it with npm)")
-    work = tmp_path_factory.mktemp("hub")
-    cert, key = certificate
     port, http_port = free_port(), free_port()
-    log = open(work / "hub.log", "w")
+    log = open(work / "hub.log", "a")
     process = subprocess.Popen(
         _hub_command(work, "--ssl-cert", str(cert), "--ssl-key", str(key),
                      f"--JupyterHub.bind_url=https://127.0.0.1:{port}"),
@@ -111,6 +108,14 @@ def hub(tmp_path_factory, certificate):
             stop_dashboard(process)
             pytest.fail(f"JupyterHub did not start:\n{(work / 'hub.log').read_text()[-3000:]}")
         time.sleep(0.5)
+    return hub
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory, certificate):
+    """The hub as the README deploys it, on free ports."""
+    hub = _start_hub(tmp_path_factory.mktemp("hub"), *certificate)
+    process = hub.process
     try:
         yield hub
     finally:
@@ -118,6 +123,23 @@ def hub(tmp_path_factory, certificate):
         for child in psutil.Process().children(recursive=True):  # students' servers, if left
             if "jupyterhub-singleuser" in " ".join(child.cmdline()):
                 child.kill()
+
+
+class _From(requests.adapters.HTTPAdapter):
+    """Requests sent from another loopback address, as from another machine of the class."""
+
+    def __init__(self, address: str):
+        self.address = address
+        super().__init__()
+
+    def init_poolmanager(self, *args, **kwargs):
+        super().init_poolmanager(*args, **{**kwargs, "source_address": (self.address, 0)})
+
+
+def _visitor(hub: Hub, address: str) -> requests.Session:
+    session = hub.session()
+    session.mount("https://", _From(address))
+    return session
 
 
 def _form(session: requests.Session, url: str) -> str:
@@ -213,19 +235,55 @@ def test_plain_http_gets_nothing_but_a_redirect(hub):
 
 
 def test_an_outsider_gets_no_login(hub, teacher):
-    stranger = hub.session()
+    stranger = _visitor(hub, "127.0.0.9")
     # what the dummy authenticator let through: any name, any password
     assert sum(_log_in(hub, stranger, f"visitor{i}", secrets.token_hex(4)) for i in range(10)) == 0
-    # an approved student's account, hammered: 0 of 10, then locked even for the right password
+    # an approved student's account, hammered: 0 of 10; the stranger is then refused even the
+    # right password, while the student, from their own machine, gets in
     _student(hub, teacher, "carol")
     assert sum(_log_in(hub, stranger, "carol", f"guess {i}") for i in range(10)) == 0
-    assert not _log_in(hub, hub.session(), "carol", STUDENT_PASSWORD)
+    assert not _log_in(hub, stranger, "carol", STUDENT_PASSWORD)
+    assert _log_in(hub, hub.session(), "carol", STUDENT_PASSWORD)
     # a sign-up the teacher has not approved, and a sign-up that tries to take the teacher's name
     _sign_up(hub, "dave", STUDENT_PASSWORD)
     assert not _log_in(hub, hub.session(), "dave", STUDENT_PASSWORD)
     _sign_up(hub, "teacher", "an outsider's passphrase")
     assert not _log_in(hub, hub.session(), "teacher", "an outsider's passphrase")
     assert _log_in(hub, hub.session(), "teacher", TEACHER_PASSWORD)
+
+
+def test_a_strangers_wrong_passwords_lock_the_stranger_not_the_student_across_a_restart(tmp_path_factory, certificate):
+    """A stranger who knows a student's name tries 50 passwords from one machine: the stranger's
+    address is locked for that name, the student logs in from theirs at once; one who sprays names
+    is locked by address; a forged X-Forwarded-For changes nothing; and a restart forgets none of it."""
+    work = tmp_path_factory.mktemp("guard")
+    hub = _start_hub(work, *certificate)
+    try:
+        teacher = hub.session()
+        assert _log_in(hub, teacher, "teacher", TEACHER_PASSWORD)
+        _sign_up(hub, "erin", STUDENT_PASSWORD)
+        teacher.get(f"{hub.url}/hub/authorize/erin", timeout=30).raise_for_status()
+        stranger = _visitor(hub, "127.0.0.2")
+        started = time.perf_counter()
+        assert sum(_log_in(hub, stranger, "erin", f"guess {i}") for i in range(50)) == 0
+        assert not _log_in(hub, stranger, "erin", STUDENT_PASSWORD)  # locked there, even with the right one
+        assert _log_in(hub, _visitor(hub, "127.0.0.3"), "erin", STUDENT_PASSWORD)
+        assert time.perf_counter() - started < 60  # within a minute of the first wrong password
+        forged = _visitor(hub, "127.0.0.2")
+        forged.headers["X-Forwarded-For"] = "203.0.113.7"  # a header the stranger wrote: not an address
+        assert not _log_in(hub, forged, "erin", STUDENT_PASSWORD)
+        sprayer = _visitor(hub, "127.0.0.4")
+        assert sum(_log_in(hub, sprayer, f"name{i}", "a guess") for i in range(20)) == 0
+        assert not _log_in(hub, sprayer, "teacher", TEACHER_PASSWORD)  # the address itself is locked
+    finally:
+        stop_dashboard(hub.process)
+    hub = _start_hub(work, *certificate)  # the same hub, restarted
+    try:
+        assert not _log_in(hub, _visitor(hub, "127.0.0.2"), "erin", STUDENT_PASSWORD)
+        assert not _log_in(hub, _visitor(hub, "127.0.0.4"), "teacher", TEACHER_PASSWORD)
+        assert _log_in(hub, _visitor(hub, "127.0.0.3"), "erin", STUDENT_PASSWORD)
+    finally:
+        stop_dashboard(hub.process)
 
 
 def test_students_are_kept_apart(hub, teacher):
