@@ -88,10 +88,15 @@ def test_dashboard_warns_and_greys_out_then_recovers(classifier, xray_paths):
     upload(app, photo, "holiday.jpg")
     assert app.result is not None and app.result.unusual
     assert "rx-warning" in app.status.value and "does not look like a frontal chest radiograph" in app.status.value
-    assert "rx-greyed" in app.pictures._dom_classes and "rx-greyed" in app.probabilities._dom_classes
+    # the answer greyed out; the pictures framed, not faded: a faded heatmap cannot be read
+    assert "rx-greyed" in app.probabilities._dom_classes and "rx-greyed" not in app.pictures._dom_classes
+    assert "rx-warned" in app.pictures._dom_classes
+    app.comparison.methods.value = True
+    assert "Outside what the model knows: see the warning above" in app.comparison.grid.value
     assert app.probabilities.value  # the answer is still shown, greyed out
     app.make_report()
     assert "rx-warning" in app.status.value  # still warned after the report
     app.load(xray_paths["VIRAL"], "viral.jpeg")
     assert not app.result.unusual and app.status.value == ""
-    assert "rx-greyed" not in app.pictures._dom_classes
+    assert "rx-warned" not in app.pictures._dom_classes and "rx-greyed" not in app.probabilities._dom_classes
+    assert "Outside what the model knows" not in app.comparison.grid.value

@@ -369,10 +369,12 @@ class Dashboard:
 
     def _show_unusual(self, result: Result | None) -> None:
         """When the image is outside what the model knows, say why above the answer, in the
-        domain check's words (rxviz.domain), and grey the answer out."""
+        domain check's words (rxviz.domain), grey the answer out and frame the pictures in the
+        warning's colour: the heatmap keeps its colours, or it could not be read, and the
+        viewer's toolbar stays as usable as it is."""
         unusual = result is not None and result.unusual
-        for part in (self.pictures, self.probabilities):
-            (part.add_class if unusual else part.remove_class)("rx-greyed")
+        (self.probabilities.add_class if unusual else self.probabilities.remove_class)("rx-greyed")
+        (self.pictures.add_class if unusual else self.pictures.remove_class)("rx-warned")
         self.status.value = page.warnings(result.warnings) if unusual else ""
 
     def _show_pictures(self, shown: bool) -> None:

@@ -111,7 +111,8 @@ class Comparison:
                 cells.append(page.tile(png, tile.title, tile.lines, f"{tile.title}. {tile.lines[-1]}", key))
             else:
                 cells.append(page.tile(None, self._title(method, target), (problem,) if problem else (), "", key))
-        self.grid.value = page.grid(cells, self.heading) if self._wanted else ""
+        warned = self.result is not None and self.result.unusual
+        self.grid.value = page.grid(cells, self.heading, warned) if self._wanted else ""
 
     def method_order(self) -> list[str]:
         """The methods this model can run, light first: the forward pass's, then TensorFlow's

@@ -27,6 +27,8 @@ STYLE = """
 .rx-top { font-weight: 600; }
 .rx-caption { text-align: center; font-size: 1.0em; color: #333; overflow-wrap: anywhere; }
 .rx-greyed { opacity: 0.45; filter: grayscale(1); }
+.rx-warned { outline: 4px solid #b58900; outline-offset: 2px; }
+.rx-grid-warning { color: #8a6d00; font-weight: 600; }
 .rx-warning { background: #fff8d6; border-left: 5px solid #b58900; padding: 0.5em 0.8em; font-size: 1.05em; }
 .rx-warning p { margin: 0 0 0.3em 0; }
 .rx-warning .rx-greyed-note { font-size: 0.9em; color: #555; }
@@ -203,8 +205,13 @@ def tile(png: bytes | None, title: str, lines: Sequence[str], alt: str, key: str
             f'<div class="rx-tile-title">{html.escape(title)}</div>{text}</div>')
 
 
-def grid(tiles: Sequence[str], heading: str) -> str:
-    return f'<div class="rx-grid-box"><b>{html.escape(heading)}</b><div class="rx-grid">{"".join(tiles)}</div></div>'
+def grid(tiles: Sequence[str], heading: str, warned: bool = False) -> str:
+    """The comparison grid; ``warned``: the image is outside what the model knows, said beside the
+    maps too (their trust verdicts are about the method, not this image)."""
+    warning = (' <span class="rx-grid-warning">Outside what the model knows: see the warning above; a map'
+               " that passed every check explains an answer that may mean nothing.</span>" if warned else "")
+    return (f'<div class="rx-grid-box"><b>{html.escape(heading)}</b>{warning}'
+            f'<div class="rx-grid">{"".join(tiles)}</div></div>')
 
 
 def report_link(png: bytes, filename: str) -> str:
