@@ -309,3 +309,28 @@ def test_the_summary_names_the_student_in_its_files_and_keeps_its_table_on_the_p
     for text in texts:
         box = text.get_window_extent(renderer)
         assert box.x0 >= page.x0 - 0.5 and box.x1 <= page.x1 + 0.5, (text.get_text(), box)
+
+
+def test_a_lessons_dicom_case_does_not_stand_out_before_the_reveal(classifier):
+    """A lesson of a JPEG and a DICOM: before the answer, neither the facts panel nor the
+    anonymous switch tells the DICOM apart; after it, its facts are shown."""
+    import numpy as np
+    from built_files import make_dicom
+
+    from rxviz.dashboard import Dashboard
+    from rxviz.io import load_image
+
+    dicom = make_dicom((load_image(VIRAL) * 4095).astype(np.uint16), PatientAge="004Y", ViewPosition="PA")
+    app = Dashboard(classifier, examples=[])
+    choose(app.quiz.zip, _zip({"lesson.csv": b"file,label\na.jpeg,normal\nb.dcm,viral\n", "a.jpeg": NORMAL.read_bytes(),
+                               "b.dcm": dicom}), "two.zip")
+    seen = []
+    for _ in range(2):
+        seen.append((app.facts.value, app.download.anonymous.value))
+        app.quiz.buttons[0].value = True
+        app.quiz.check.click()
+        if "4 years" in app.facts.value:
+            revealed = app.facts.value
+        app.quiz.next.click()
+    assert seen == [("", False), ("", False)]  # the same before each reveal, whichever case came first
+    assert "4 years" in revealed

@@ -129,7 +129,7 @@ class Dashboard:
         is rxviz's own ("Example 3", "Case 3"), not a file's. A DICOM turns the anonymous switch
         on: a file's name is then kept out of the page and the report, as in teaching mode."""
         dicom = isinstance(source, (bytes, bytearray)) and is_dicom(bytes(source))
-        if dicom:
+        if dicom and not neutral:  # a quiz's case has rxviz's own name: a switch flipping would single it out
             self.download.anonymous.value = True
         self._neutral = neutral
         shown = self._shown_name(name)
@@ -194,10 +194,7 @@ class Dashboard:
         self.result = result
         self._show_unusual(result)
         if new_image:
-            height, width = result.image.shape
             self.viewer.show_image(result.display, self._original_alt(), sides=result.frontal)
-            has_header = any(v is not None for v in astuple(result.facts))  # a DICOM's
-            self.facts.value = page.facts(result.facts, width, height) if has_header else ""
             self.comparison.new_image(None if self.hiding else result)
         self._show_pictures(True)
         self.redraw()  # the heatmap and its words reach the page before the verdict they explain
@@ -225,6 +222,9 @@ class Dashboard:
             self.heat_caption.value = ""
         if self.result is not None:
             height, width = self.result.image.shape
+            # a DICOM's facts: held back with the answer, so that a quiz's one DICOM case does not stand out
+            has_header = any(v is not None for v in astuple(self.result.facts))
+            self.facts.value = page.facts(self.result.facts, width, height) if has_header and not hidden else ""
             truth = self.display_names[self.true_class] if self.true_class and not hidden else ""
             name = "" if self._nameless else self.source_name  # no stand-in like "the image" in a caption
             self.original_caption.value = page.caption(name, width, height, truth)

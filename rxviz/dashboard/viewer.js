@@ -102,6 +102,10 @@ function render({ model, el }) {
     const span = model.get("high") - model.get("low");
     windowControl.input.min = String(span / 500); windowControl.input.max = String(2 * span);
     levelControl.input.min = String(model.get("low") - span / 2); levelControl.input.max = String(model.get("high") + span / 2);
+    loadPresets();
+  }
+  // the file's windows: also when the same pixels come again with other window tags
+  function loadPresets() {
     presets.replaceChildren();
     for (const [index, preset] of model.get("presets").entries()) {
       presets.append(element("option", { value: String(index) }, preset.name));
@@ -374,6 +378,7 @@ function render({ model, el }) {
 
   // ---- changes from the kernel --------------------------------------------------------
   model.on("change:pixels", () => { loadPixels(); layout(); });
+  model.on("change:presets", () => { loadPresets(); redraw(); });
   model.on("change:heat", () => { loadHeat(); redraw(); });
   model.on("change:colours", () => { loadHeat(); redraw(); });
   for (const name of ["window", "level", "invert"]) model.on(`change:${name}`, () => { loadWindow(); redraw(); });
