@@ -12,6 +12,7 @@ in the page) instead of reading it once: a read-once check races the kernel.
 from __future__ import annotations
 
 import json
+import os
 import re
 import tempfile
 import time
@@ -68,15 +69,19 @@ def _wait_fully_visible(page, selector: str, timeout: float = 15_000) -> None:
 
 
 def _files_holding(chunk: bytes, since: float, folders: list[Path]) -> list[Path]:
-    """Files under ``folders`` modified after ``since`` whose bytes contain ``chunk``."""
+    """Files under ``folders`` modified after ``since`` whose bytes contain ``chunk``. Other
+    programs (Chromium among them) make and remove folders in /tmp while this walks it: os.walk
+    passes over a folder gone before it is listed, where Path.rglob raised."""
     found = []
     for folder in folders:
-        for path in folder.rglob("*") if folder.is_dir() else []:
-            try:
-                if path.is_file() and path.stat().st_mtime >= since and chunk in path.read_bytes():
-                    found.append(path)
-            except OSError:
-                continue
+        for root, _, names in os.walk(folder):
+            for name in names:
+                path = Path(root, name)
+                try:
+                    if path.is_file() and path.stat().st_mtime >= since and chunk in path.read_bytes():
+                        found.append(path)
+                except OSError:  # gone, or not ours to read
+                    continue
     return found
 
 
