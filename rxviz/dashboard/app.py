@@ -126,8 +126,8 @@ class Dashboard:
     def load(self, source: ImageSource, name: str, true_class: str | None = None, neutral: bool = False) -> None:
         """Analyse a new image (bytes, path or array) and show it; errors become a message.
         ``true_class``, known for the examples, is shown beside the image. ``neutral``: the name
-        is rxviz's own ("Example 3", "Case 3"), not a file's. A DICOM turns the anonymous switch
-        on: a file's name is then kept out of the page and the report, as in teaching mode."""
+        is rxviz's own ("Example 3", "Case 3"), not a file's. A DICOM file turns the anonymous
+        switch on: a file's name is then kept out of the page and the report, as in teaching mode."""
         dicom = isinstance(source, (bytes, bytearray)) and is_dicom(bytes(source))
         if dicom and not neutral:  # a quiz's case has rxviz's own name: a switch flipping would single it out
             self.download.anonymous.value = True

@@ -26,7 +26,6 @@ BUNDLED = "First cases (12 radiographs, bundled)"
 NO_ZONE = "not sure"
 
 
-
 def download_stem(title: str, student: str = "") -> str:
     """A lesson's file name stem: its title, then the student's name (each kept to letters and
     digits), so that a class's files do not overwrite one another in the teacher's folder.
@@ -35,6 +34,7 @@ def download_stem(title: str, student: str = "") -> str:
     'First-cases-Ana-María'
     """
     return "-".join("".join(c if c.isalnum() else "-" for c in part).strip("-") for part in (title, student) if part.strip())
+
 
 class QuizPanel:
     """The lesson menu, the question and the reveal, and the summary.
@@ -61,6 +61,7 @@ class QuizPanel:
         self.shuffle = widgets.Checkbox(value=True, description="Shuffle the cases", indent=False)
         #: the student's name: in the answers' CSV, on the summary PNG and in both files' names
         self.student = widgets.Text(description="Your name:", placeholder="for the teacher's files",
+                                    continuous_update=False,  # a summary is made once the name is typed, not per key
                                     layout=widgets.Layout(width="20em"))
         self.heading = widgets.HTML()
         self.buttons = [widgets.ToggleButton(description=name, tooltip=f"My answer: {name}") for name in display_names.values()]
