@@ -34,6 +34,9 @@ if TYPE_CHECKING:
 Target = Union[str, int, None]
 #: Warnings that leave no frontal lung fields to outline or to cut into zones.
 NO_FRONTAL_LUNGS = ("not_a_radiograph", "not_chest", "lateral")
+#: Warnings after which no class is given at all: the picture is no chest radiograph, so a class
+#: would be a number about nothing.
+NO_CLASS = ("not_a_radiograph",)
 NOT_FRONTAL_SUMMARY = ("This is not a frontal chest radiograph, so there are no lung fields to place the heat on;"
                        " the heatmap shows only where the model looked.")
 
@@ -85,6 +88,12 @@ class Result:
     def unusual(self) -> bool:
         """Shorthand: True when there is any warning, so the answer may mean nothing."""
         return bool(self.warnings)
+
+    @property
+    def classless(self) -> bool:
+        """True when no class should be shown at all: a warning says the picture is no chest
+        radiograph (:data:`NO_CLASS`). ``label`` and ``probabilities`` are still filled in."""
+        return any(w.code in NO_CLASS for w in self.warnings)
 
     @property
     def frontal(self) -> bool:
@@ -288,6 +297,15 @@ class Classifier:
             small = explain(self.net, self.inputs([image], [box]), index, self.card.cam_layer, method)
         return from_model_input(small, image.shape, box)
 
+    def forward(self, gray: np.ndarray) -> "Forward":
+        """One grayscale image in [0, 1] -> its lungs, its frame and the model's forward pass: what
+        [`analyze`][rxviz.api.Classifier.analyze] reads its answer from and the domain check is fitted on."""
+        segmenter = load_segmenter()
+        lung_probability = segmenter.probabilities(gray)
+        mask = segmenter.mask(gray, lung_probability)
+        box = self.box(gray, mask)
+        return Forward(lung_probability, mask, box, self.net(self.inputs([gray], [box])))
+
     def analyze(self, image: ImageSource, method: str | None = "auto", target: Target = None) -> Result:
         """Classify one image and, unless ``method`` is None, explain ``target`` (default: the
         predicted class). ``image`` is a path, raw bytes or an array; ``method`` a name or label
@@ -296,13 +314,10 @@ class Classifier:
         method = None if method is None else self.default_method if method == "auto" else get_method(method).name
         radiograph = read_radiograph(image)
         gray, facts = radiograph.image, radiograph.facts
-        segmenter = load_segmenter()
-        lung_probability = segmenter.probabilities(gray)
-        mask = segmenter.mask(gray, lung_probability)
-        box = self.box(gray, mask)
-        outputs = self.net(self.inputs([gray], [box]))
+        seen = self.forward(gray)
+        outputs, box, mask = seen.outputs, seen.box, seen.mask
         probs = self._probabilities(outputs)[0]
-        reading = self.domain.read(gray, facts, lung_probability, outputs["pooled"][0] if "pooled" in outputs else None)
+        reading = self.domain.read(gray, facts, seen.lung_probability, seen.pooled)
         label = self.class_names[int(probs.argmax())]
         explained = label if target is None else self.class_names[self.class_index(target)]
         heatmap = None if method is None else self.heatmap(gray, explained, method, box, outputs)
@@ -320,6 +335,22 @@ class Classifier:
         )
         result.__dict__["lung_mask"] = mask  # seed the cached property: the mask is computed once
         return result
+
+
+@dataclass(frozen=True)
+class Forward:
+    """One image seen by a [`Classifier`][rxviz.api.Classifier]: the segmenter's lung probability
+    map (its input size), the lung mask, the frame the model saw and the network's outputs."""
+
+    lung_probability: np.ndarray
+    mask: np.ndarray
+    box: Box | None
+    outputs: dict[str, np.ndarray]
+
+    @property
+    def pooled(self) -> np.ndarray | None:
+        """The pooled features the not-a-radiograph check reads (None: the model has no such output)."""
+        return self.outputs["pooled"][0] if "pooled" in self.outputs else None
 
 
 @lru_cache(maxsize=4)

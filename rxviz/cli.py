@@ -227,6 +227,11 @@ def _cmd_explain_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sources(text: str) -> tuple[str, ...]:
+    """``--sources kermany,siim`` -> ("kermany", "siim")."""
+    return tuple(s.strip() for s in text.split(",") if s.strip())
+
+
 def _cmd_train(args: argparse.Namespace) -> int:
     from .configs import TrainConfig
     from .training.classifier import train
@@ -236,7 +241,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
                          reframe_pad=args.reframe_pad, consistency=args.consistency,
                          label_smoothing=args.label_smoothing)
     command = "rxviz " + " ".join(shlex.quote(a) for a in args.argv)
-    sources = tuple(s.strip() for s in args.sources.split(",") if s.strip())
+    sources = _sources(args.sources)
     if sources == ("kermany",):
         train(Path(args.data), Path(args.out), config, command=command)
     else:
@@ -300,12 +305,23 @@ def _cmd_lungs_eval(args: argparse.Namespace) -> int:
 
 def _cmd_fit_ood(args: argparse.Namespace) -> int:
     from .card import model_dir
-    from .training.classifier import add_ood
 
     folder = Path(args.model_dir) if args.model_dir else model_dir()
-    entry = add_ood(folder, Path(args.data))
-    print(f"out-of-distribution threshold {entry['threshold']:.2f} "
-          f"({100 * entry['quantile']:.0f}th percentile of the validation radiographs); card updated in {folder}")
+    sources = _sources(args.sources)
+    if sources == ("kermany",):
+        from .training.classifier import add_ood
+
+        entry = add_ood(folder, Path(args.data))
+        print(f"out-of-distribution threshold {entry['threshold']:.2f} "
+              f"({100 * entry['quantile']:.0f}th percentile of the validation radiographs); card updated in {folder}")
+        return 0
+    from .training.domain import fit_radiograph_check
+
+    entry = fit_radiograph_check(folder, sources, limit=args.limit, show_progress=not args.quiet,
+                                 command="rxviz " + " ".join(shlex.quote(a) for a in args.argv))
+    flagged = ", ".join(f"{s} {v:.1%}" for s, v in entry["held_out_flagged"].items())
+    print(f"not-a-radiograph threshold {entry['threshold']:.2f}; held-out patients flagged: {flagged};"
+          f" card updated in {folder}")
     return 0
 
 
@@ -365,6 +381,7 @@ def build_parser() -> argparse.ArgumentParser:
     from .training.lungs.data import lung_data_dir
     from .configs import LungTrainConfig, TrainConfig
     from .training.domain import DomainConfig
+    from .training.sources import TRAINING_SOURCES
 
     parser = argparse.ArgumentParser(
         prog="rxviz",
@@ -483,8 +500,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_lungs_eval)
 
-    p = commands.add_parser("fit-ood", help="fit the not-a-chest-X-ray detector of a trained model")
-    p.add_argument("--data", default=str(data_dir()), help="dataset root holding train/ (default: %(default)s)")
+    p = commands.add_parser("fit-ood", help="fit the not-a-chest-X-ray detector of a trained model on its"
+                            " training sources (~15 min)")
+    p.add_argument("--data", default=str(data_dir()), help="with --sources kermany: the dataset root holding train/"
+                   " (default: %(default)s)")
+    p.add_argument("--sources", default=",".join(TRAINING_SOURCES),
+                   help="training sources whose radiographs are in-world, comma-separated (default: %(default)s;"
+                        " kermany alone: the classifier's own training split)")
+    p.add_argument("--limit", type=int, default=None, help="at most N radiographs per source (smoke test)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_fit_ood)
 
     p = commands.add_parser("fit-domain", help="fit the domain check (frontal view, other hospitals) of a trained"

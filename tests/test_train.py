@@ -125,3 +125,31 @@ def test_training_across_sites_trains_scores_each_source_and_the_one_left_out(tm
     classifier = Classifier.load(tmp_path)
     result = classifier.analyze(next((multisite_dir() / "images").glob("jsrt__*")))
     assert abs(sum(result.probabilities.values()) - 1.0) < 1e-6
+
+
+def test_the_not_a_radiograph_check_refitted_on_every_source_flags_no_source_more_than_its_quantile(tmp_path):
+    """``rxviz fit-ood``: on a handful of each source's radiographs, the threshold is the highest of
+    the sources' quantiles of their held-out patients, so no source is flagged more than 1 - q;
+    the card says so, and the model folder answers with the new detector."""
+    import shutil
+
+    from conftest import _require
+
+    from rxviz.card import DEFAULT_MODEL_DIR, load_card, read_card
+    from rxviz.domain.ood import OODDetector
+    from rxviz.training.domain import fit_radiograph_check
+    from rxviz.training.sources import multisite_dir
+
+    _require((multisite_dir() / "index.csv").is_file(), f"multisite radiographs not found at {multisite_dir()}")
+    folder = tmp_path / "model"
+    shutil.copytree(DEFAULT_MODEL_DIR, folder, ignore=shutil.ignore_patterns("lungs"))
+    entry = fit_radiograph_check(folder, ("kermany", "siim", "chestxraycom"), held_out=0.3, quantile=0.9, limit=40,
+                                 command="pytest", show_progress=False)
+    assert set(entry["held_out_flagged"]) == {"kermany", "siim", "chestxraycom"}
+    assert all(share <= 0.1 + 1e-9 for share in entry["held_out_flagged"].values())
+    assert read_card(folder)["ood"] == entry and entry["command"] == "pytest" and entry["quantile"] == 0.9
+    detector = OODDetector.load(folder, entry)
+    assert detector.threshold == entry["threshold"]
+    classifier = Classifier(load_card(folder))
+    result = classifier.analyze(next((multisite_dir() / "images").glob("chestxraycom__*")), method=None)
+    assert result.domain_scores["not_a_radiograph"][1] == entry["threshold"]

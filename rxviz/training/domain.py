@@ -1,7 +1,8 @@
-"""Fit the domain check of a trained classifier: ``rxviz fit-domain``.
+"""Fit the domain check of a trained classifier: ``rxviz fit-domain`` and ``rxviz fit-ood``.
 
-Two pixel checks are fitted here (the third, not-a-radiograph, is the classifier's own
-:mod:`rxviz.domain.ood` detector):
+``rxviz fit-ood`` refits the classifier's own not-a-radiograph detector (:mod:`rxviz.domain.ood`)
+on every training source (:func:`fit_radiograph_check`): an adult's film is still a radiograph.
+``rxviz fit-domain`` fits the two other pixel checks:
 
 * **frontal**: the Mahalanobis distance of :func:`rxviz.domain.geometry.frontal_features` from
   the training radiographs'. One-class: it sees no lateral view while fitted, so the lateral views
@@ -35,9 +36,9 @@ from ..io import load_image
 from ..preprocess import to_model_input
 from ..domain.check import DOMAIN_OUTPUT, domain_model
 from ..domain.geometry import frontal_features
-from ..domain.ood import OODDetector
+from ..domain.ood import DEFAULT_QUANTILE, OODDetector
 from .external import benign_variants
-from .sources import LabelledImage, external_images
+from .sources import TRAINING_SOURCES, LabelledImage, external_images, split_by_patient, training_images
 
 FRONTAL_FILE = "frontal.npz"
 DOMAIN_FILE = "domain.keras"
@@ -232,4 +233,62 @@ def fit_domain(model_dir: Path, data_root: Path, external: Path | None = None, c
                         margins=held_out_margins)
     entry["runtime"] = export_onnx(domain_model(net), Path(model_dir), DOMAIN_FILE, DOMAIN_ONNX)
     write_card(Path(model_dir), domain=entry)
+    return entry
+
+
+def fit_radiograph_check(model_dir: Path, sources: Sequence[str] = TRAINING_SOURCES, held_out: float = 0.15,
+                         seed: int = 0, quantile: float = DEFAULT_QUANTILE, limit: int | None = None,
+                         command: str = "", show_progress: bool = True) -> dict[str, Any]:
+    """Refit the classifier's not-a-radiograph detector (:mod:`rxviz.domain.ood`) on every
+    training source, so that an adult's film from a training source's kind of hospital is a
+    radiograph, and store the card's ``ood`` entry.
+
+    The mean and covariance come from the pooled features of ``1 - held_out`` of each source's
+    patients (:func:`~rxviz.training.sources.split_by_patient`); the threshold is the highest of
+    the sources' ``quantile`` of their held-out patients' scores, so that no source's radiographs
+    are flagged more often than ``1 - quantile``. ``limit``: at most that many radiographs per
+    source (a smoke test)."""
+    from dataclasses import replace
+    from datetime import datetime, timezone
+
+    from ..api import Classifier
+    from ..io import read_radiograph
+    from ..progress import progress
+    from .evaluate import write_card
+
+    started = datetime.now(timezone.utc)
+    classifier = Classifier.load(model_dir)
+    if classifier.ood is None:
+        raise ValueError(f"{model_dir}: the model has no pooled-feature output to fit the detector on")
+    rng = np.random.default_rng(seed)
+    rows = []
+    for source in sources:
+        mine = training_images((source,))
+        if limit and len(mine) > limit:
+            mine = [mine[i] for i in sorted(rng.choice(len(mine), limit, replace=False))]
+        rows += mine
+    fitted, reference = split_by_patient(rows, held_out, seed)
+
+    def pooled(images: Sequence[LabelledImage], label: str) -> np.ndarray:
+        return np.stack([classifier.forward(read_radiograph(i.path).image).pooled
+                         for i in progress(images, len(images), label, show_progress)])
+
+    reference_features = pooled(reference, "held-out radiographs")
+    detector = OODDetector.fit(pooled(fitted, "training radiographs"), reference_features,
+                               classifier.ood.feature_layer, quantile)
+    scores = detector.scores(reference_features)
+    by_source = {s: np.array([r.source == s for r in reference]) for s in sources}
+    # "higher": a held-out score itself, so that even a small source is flagged at most 1 - quantile
+    threshold = max(float(np.quantile(scores[mine], quantile, method="higher")) for mine in by_source.values()
+                    if mine.any())
+    detector = replace(detector, threshold=threshold)
+    entry = detector.save(Path(model_dir))
+    entry.update({
+        "fitted_on": (f"{len(fitted)} radiographs of {', '.join(sources)} (pooled features); threshold: the highest"
+                      f" of the sources' quantile {quantile} of {len(reference)} radiographs of held-out patients"),
+        "held_out_flagged": {s: float((scores[mine] > threshold).mean()) for s, mine in by_source.items() if mine.any()},
+        "command": command, "date": started.isoformat(timespec="seconds"),
+        "duration_s": round((datetime.now(timezone.utc) - started).total_seconds()),
+    })
+    write_card(Path(model_dir), ood=entry)
     return entry
