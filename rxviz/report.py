@@ -1,6 +1,6 @@
-"""Result -> a one-page PNG report: the file's name, image, overlay with lung outline and colour
-bar, where the heat lies, probabilities under the classes' display names, the method's failed
-trust checks if any, model version, date, disclaimer.
+"""Result -> a one-page PNG report: its warnings first (the method's failed trust checks, the domain
+check's), then the image, the overlay with lung outline and colour bar, the probabilities under
+the classes' display names, where the heat lies, the file's name, model version, date, disclaimer.
 
 Built in memory; nothing is written to disk unless the caller saves the returned bytes.
 """
@@ -16,7 +16,7 @@ from .api import Result
 from .card import ModelCard
 from .explain import get_method
 from .lungs import OUTSIDE, ZONES
-from .overlay import DEFAULT_COLORMAP, draw_outline
+from .overlay import DEFAULT_COLORMAP
 
 if TYPE_CHECKING:
     import numpy as np
@@ -60,7 +60,8 @@ TEXT_STYLES = {"title": dict(fontsize=13), "side": dict(fontsize=9), "value": di
                "tile": dict(fontsize=9.5), "tile_text": dict(fontsize=7)}
 #: the heat's core, as the dashboard draws it
 CORE_COLOUR = (0, 229, 255)
-BAR_COLOURS = {"top": "#1f4e79", "other": "#8fb3d9"}
+#: the most likely class, the others, and every bar of a warned image (greyed, as the dashboard does)
+BAR_COLOURS = {"top": "#1f4e79", "other": "#8fb3d9", "warned": "#b5b5b5"}
 #: characters per line of the footer's paragraphs (its warnings and heat line are a little larger)
 WRAP = {"wide": 150, "narrow": 140}
 # pragma: no mutate end
@@ -70,22 +71,34 @@ WRAP = {"wide": 150, "narrow": 140}
 GridTile = tuple[str, "np.ndarray", Sequence[str]]
 
 
+def warning_paragraphs(result: Result, card: ModelCard) -> list[str]:
+    """The report's warnings, wrapped, as its first text under the heading: the method's failed
+    trust checks, then the domain check's reasons the answer may mean nothing."""
+    warnings = [method_warning(card, result.method), *(f"Warning: {w.sentence}" for w in result.warnings)]
+    return [textwrap.fill(w, WRAP["wide"]) for w in warnings if w]
+
+
 def footer_paragraphs(result: Result, card: ModelCard, outline: bool, when: datetime,
                       source: str = "", core: bool = False) -> list[tuple[str, str]]:
     """The report's text under the pictures, as (wrapped text, kind of paragraph): disclaimer,
-    every warning (the method's trust checks, then the domain check's), where the heat lies (and
-    its core, with ``core``), how to read a heatmap, the file (``source``, if named), the model
-    and its data."""
-    warnings = [w for w in [method_warning(card, result.method), *(f"Warning: {w.sentence}" for w in result.warnings)] if w]
+    where the heat lies (and its core, with ``core``), how to read a heatmap, the file
+    (``source``, if named), the model and its data."""
     where = f"{result.heat_summary} {zone_line(result.lung_zones)}" + (
         " (white line: lung fields)" if outline and result.frontal else "") + (
         f" {result.core_summary} (dashed cyan line: the heat's core)" if core else "")
     file = f"File: {_shorten(source, 100)}\n" if source else ""
     model = (f"{file}Model {card.name} {card.version} ({card.input_size} px)  |  report {when:%Y-%m-%d %H:%M} UTC\n"
              + textwrap.fill(f"Training data: {card.extra.get('dataset', 'see the model card')}", WRAP["wide"]))
-    return [(DISCLAIMER, "disclaimer"), *((textwrap.fill(w, WRAP["narrow"]), "warning") for w in warnings),
-            (textwrap.fill(where, WRAP["narrow"]), "heat"), (textwrap.fill(HEATMAP_NOTE, WRAP["wide"]), "note"),
-            (model, "model")]
+    return [(DISCLAIMER, "disclaimer"), (textwrap.fill(where, WRAP["narrow"]), "heat"),
+            (textwrap.fill(HEATMAP_NOTE, WRAP["wide"]), "note"), (model, "model")]
+
+
+def verdict_title(result: Result, display: dict[str, str]) -> str:
+    """The title over the probabilities: the most likely class, none for a picture that is no
+    chest radiograph, and a pointer to the warning above for any other warned image."""
+    if result.classless:
+        return "No class: this is not a chest radiograph"
+    return f"Most likely: {display[result.label]}" + (" (see the warning above)" if result.unusual else "")
 
 
 def report_figure(result: Result, card: ModelCard, alpha: float = 0.4, colormap: str = DEFAULT_COLORMAP,
@@ -93,8 +106,9 @@ def report_figure(result: Result, card: ModelCard, alpha: float = 0.4, colormap:
                   grid: Sequence[GridTile] = (), grid_title: str = "") -> "Figure":
     """The report for ``result`` as a matplotlib figure, as the view shows it (``alpha``,
     ``colormap``, ``outline``, the heat's ``core`` outlined, the comparison ``grid`` shown under
-    ``grid_title``); ``source`` names the file it came from (empty: anonymous). Lines marked ``no
-    mutate`` only set sizes: scripts/mutation.sh leaves them, and the styles above, alone."""
+    ``grid_title``); ``source`` names the file it came from (empty: anonymous). Its warnings
+    come first, under the heading, before the answer they qualify. Lines marked ``no mutate``
+    only set sizes: scripts/mutation.sh leaves them, and the styles above, alone."""
     from matplotlib.cm import ScalarMappable
     from matplotlib.figure import Figure
 
@@ -103,60 +117,79 @@ def report_figure(result: Result, card: ModelCard, alpha: float = 0.4, colormap:
     names = [display[n] for n in result.probabilities]
     values = list(result.probabilities.values())
 
+    warnings = warning_paragraphs(result, card)
     paragraphs = footer_paragraphs(result, card, outline, when, source, core)
-    # each row as tall as it needs, in inches: pictures, colour bar, the grid if any, the footer's lines
-    footer_height = sum(_points(text, kind) for text, kind in paragraphs) / 72 + 0.6  # pragma: no mutate
-    rows = [5.0, 0.18, *([3.6] if grid else []), footer_height]  # pragma: no mutate
-    figure = Figure(figsize=(13, sum(rows) + 0.9), dpi=110)  # pragma: no mutate
+    # each row as tall as it needs, in inches: warnings, pictures, colour bar, the grid if any, the footer
+    warning_height = sum(_points(text, "warning") for text in warnings) / 72 + 0.1  # pragma: no mutate
+    footer_height = sum(_points(text, kind) for text, kind in paragraphs) / 72 + 0.3  # pragma: no mutate
+    rows = [warning_height, 3.5, 0.18, *([3.6] if grid else []), footer_height]  # pragma: no mutate
+    # constrained layout spaces each row by what it holds (tight_layout gave every row the grid's gap)
+    figure = Figure(figsize=(13, sum(rows) + 0.9), dpi=110, layout="constrained")  # pragma: no mutate
     layout = figure.add_gridspec(len(rows), 3, height_ratios=rows, width_ratios=[1, 1, 0.75])  # pragma: no mutate
     shown = result.overlay(alpha=alpha, colormap=colormap, outline=outline)
-    if core:
-        shown = draw_outline(shown, result.heat_core, colour=CORE_COLOUR)
     for column, (picture, title) in enumerate([
         (result.image, "Radiograph"),
         (shown, f"{get_method(result.method).label} for {display[result.target]}"),
     ]):
-        axis = figure.add_subplot(layout[0, column])
+        axis = figure.add_subplot(layout[1, column])
         axis.imshow(picture, cmap="gray", vmin=0, vmax=1) if picture.ndim == 2 else axis.imshow(picture)
         axis.set_title(title, **TEXT_STYLES["title"])
         axis.axis("off")
-        axis.text(0, -0.01, "patient's right", transform=axis.transAxes, ha="left", va="top", **TEXT_STYLES["side"])
-        axis.text(1, -0.01, "patient's left", transform=axis.transAxes, ha="right", va="top", **TEXT_STYLES["side"])
-    bar_axis = figure.add_subplot(layout[1, 1])
+        if result.frontal:  # a lateral view has no patient's right and left side by side
+            axis.text(0, -0.01, "patient's right", transform=axis.transAxes, ha="left", va="top", **TEXT_STYLES["side"])
+            axis.text(1, -0.01, "patient's left", transform=axis.transAxes, ha="right", va="top", **TEXT_STYLES["side"])
+    if core:  # dashed, as the dashboard draws it and the footer says
+        axis.contour(result.heat_core.astype(float), levels=[0.5], colors=[tuple(c / 255 for c in CORE_COLOUR)],
+                     linestyles="dashed", linewidths=1.6)  # pragma: no mutate
+    bar_axis = figure.add_subplot(layout[2, 1])
     bar = figure.colorbar(ScalarMappable(cmap=colormap), cax=bar_axis, orientation="horizontal", ticks=[0, 1])
     bar.ax.set_xticklabels(["low", "high influence"], **TEXT_STYLES["side"])
     bar_axis.set_box_aspect(0.05)  # pragma: no mutate
 
-    bars = figure.add_subplot(layout[0, 2])
-    colours = [BAR_COLOURS["top" if n == display[result.label] else "other"] for n in names]
-    bars.barh(names[::-1], values[::-1], color=colours[::-1])
-    for y, value in enumerate(values[::-1]):
-        inside = value > 0.78  # no room right of the bar: write on it, in white
-        bars.text(value - 0.02 if inside else value + 0.02, y, f"{100 * value:.1f} %", va="center",
-                  ha="right" if inside else "left", color="white" if inside else "black", **TEXT_STYLES["value"])
-    bars.set_xlim(0, 1)
-    bars.set_title(f"Most likely: {display[result.label]}", **TEXT_STYLES["verdict"])
-    bars.set_xlabel("probability")
-    bars.spines[["top", "right"]].set_visible(False)
+    bars = figure.add_subplot(layout[1, 2])
+    bars.set_title(verdict_title(result, display), **TEXT_STYLES["verdict"])
+    if result.classless:
+        bars.axis("off")
+    else:
+        colours = [BAR_COLOURS["warned" if result.unusual else "top" if n == display[result.label] else "other"]
+                   for n in names]
+        bars.barh(names[::-1], values[::-1], color=colours[::-1])
+        for y, value in enumerate(values[::-1]):
+            inside = value > 0.78  # no room right of the bar: write on it, in white
+            bars.text(value - 0.02 if inside else value + 0.02, y, f"{100 * value:.1f} %", va="center",
+                      ha="right" if inside else "left", color="white" if inside else "black", **TEXT_STYLES["value"])
+        bars.set_xlim(0, 1)
+        bars.set_xlabel("probability")
+        bars.spines[["top", "right"]].set_visible(False)
 
     if grid:
-        _draw_grid(figure, layout[2, :], grid, grid_title)
-    footer = figure.add_subplot(layout[-1, :])
-    footer.axis("off")
-    # the footer's paragraphs one under the other, each as tall as its lines
-    down = 0.0
-    for text, kind in paragraphs:
-        footer.annotate(text, (0, 1), xycoords="axes fraction", xytext=(0, -down), textcoords="offset points",
-                        va="top", **FOOTER_STYLES[kind])
-        down += _points(text, kind)
+        warned = " (outside what the model knows: see the warning above)" if result.unusual else ""
+        _draw_grid(figure, layout[3, :], grid, grid_title + warned)
+    # the warnings in the top row, made last so that the pictures stay the figure's first axes
+    _draw_paragraphs(figure.add_subplot(layout[0, :]), [(text, "warning") for text in warnings])
+    _draw_paragraphs(figure.add_subplot(layout[-1, :]), paragraphs)
     figure.suptitle("rxviz chest X-ray report", **TEXT_STYLES["heading"])
-    figure.tight_layout()
     return figure
 
 
+def _draw_paragraphs(axis, paragraphs: Sequence[tuple[str, str]]) -> None:
+    """Paragraphs one under the other from the top of ``axis``, each as tall as its lines."""
+    axis.axis("off")
+    down = 0.0
+    for text, kind in paragraphs:
+        axis.annotate(text, (0, 1), xycoords="axes fraction", xytext=(0, -down), textcoords="offset points",
+                      va="top", **FOOTER_STYLES[kind])
+        down += _points(text, kind)
+
+
 def _draw_grid(figure: "Figure", place, grid: Sequence[GridTile], title: str) -> None:
-    """The comparison grid in one row under the pictures, each map titled, its lines under it."""
-    cells = place.subgridspec(1, len(grid), wspace=0.15)  # pragma: no mutate
+    """The comparison grid in one row under the pictures, under its ``title``, each map titled,
+    its lines under it."""
+    rows = place.subgridspec(2, 1, height_ratios=[0.25, 3.35])  # pragma: no mutate
+    heading = figure.add_subplot(rows[0])
+    heading.axis("off")
+    heading.text(0, 0.5, title, transform=heading.transAxes, va="center", **TEXT_STYLES["verdict"])
+    cells = rows[1].subgridspec(1, len(grid), wspace=0.15)  # pragma: no mutate
     for i, (name, picture, lines) in enumerate(grid):
         axis = figure.add_subplot(cells[0, i])
         axis.imshow(picture)
@@ -164,8 +197,6 @@ def _draw_grid(figure: "Figure", place, grid: Sequence[GridTile], title: str) ->
         axis.set_yticks([])
         axis.set_title(textwrap.fill(name, 26), **TEXT_STYLES["tile"])
         axis.set_xlabel("\n".join(textwrap.fill(line, 34) for line in lines if line), **TEXT_STYLES["tile_text"])
-        if i == 0 and title:
-            axis.text(0, 1.32, title, transform=axis.transAxes, va="bottom", **TEXT_STYLES["verdict"])
 
 
 def report_png(result: Result, card: ModelCard, alpha: float = 0.4, colormap: str = DEFAULT_COLORMAP,
@@ -173,7 +204,8 @@ def report_png(result: Result, card: ModelCard, alpha: float = 0.4, colormap: st
                grid: Sequence[GridTile] = (), grid_title: str = "") -> bytes:
     """:func:`report_figure` as PNG bytes, built in memory."""
     buffer = io.BytesIO()
-    report_figure(result, card, alpha, colormap, outline, when, source, core, grid, grid_title).savefig(buffer, format="png")
+    figure = report_figure(result, card, alpha, colormap, outline, when, source, core, grid, grid_title)
+    figure.savefig(buffer, format="png", bbox_inches="tight", pad_inches=0.25)  # every line on the page  # pragma: no mutate
     return buffer.getvalue()
 
 

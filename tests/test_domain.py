@@ -279,13 +279,13 @@ def test_teaching_mode_says_it_after_the_reveal(classifier, normal_pixels):
 def test_report_carries_every_warning(classifier, normal_pixels):
     from datetime import datetime, timezone
 
-    from rxviz.report import footer_paragraphs, report_png
+    from rxviz.report import footer_paragraphs, report_png, warning_paragraphs
 
     result = classifier.analyze(make_dicom(normal_pixels, PatientAge="040Y", ViewPosition="LL"))
     assert [w.code for w in result.warnings][:2] == ["lateral", "adult"]
-    paragraphs = footer_paragraphs(result, classifier.card, True, datetime.now(timezone.utc))
-    warnings = [" ".join(text.split()) for text, kind in paragraphs if kind == "warning"]
+    warnings = [" ".join(text.split()) for text in warning_paragraphs(result, classifier.card)]
     assert [f"Warning: {w.sentence}" for w in result.warnings] == warnings[-len(result.warnings):]
+    paragraphs = footer_paragraphs(result, classifier.card, True, datetime.now(timezone.utc))
     heat = next(text for text, kind in paragraphs if kind == "heat")
     assert "white line" not in heat and "no lung fields" in " ".join(heat.split())
     assert report_png(result, classifier.card, source="case.dcm")[:8] == b"\x89PNG\r\n\x1a\n"

@@ -4,6 +4,7 @@ which way the patient's sides are, and that no text runs into another."""
 from __future__ import annotations
 
 import dataclasses
+import textwrap
 from datetime import datetime, timezone
 
 import numpy as np
@@ -13,7 +14,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from rxviz.examples import BUNDLED_EXAMPLES
 from rxviz.lungs import OUTSIDE, ZONES
 from rxviz.report import (DISCLAIMER, HEATMAP_NOTE, _shorten, footer_paragraphs, method_warning, report_figure,
-                          report_png, zone_line)
+                          report_png, warning_paragraphs, zone_line)
 
 WHEN = datetime(2026, 12, 2, 9, 5, tzinfo=timezone.utc)
 
@@ -106,6 +107,74 @@ def test_no_text_runs_into_another_or_off_the_page(classifier, normal_pixels_res
     _assert_clear(figure, _texts(figure))
 
 
+def _class_grid(result) -> list:
+    """Three tiles as the dashboard's "Compare classes" grid gives them, with its longest lines."""
+    lines = ["Trust checks: passed every check.", result.heat_summary]
+    return [(f"{name} ({100 * p:.0f} %)", result.overlay(outline=True), lines) for name, p in result.probabilities.items()]
+
+
+def test_with_the_grid_and_the_core_every_line_of_the_footer_is_on_the_page(classifier, normal_pixels_result):
+    """The classes grid and the core make the longest report: its last footer line (the data it
+    learned from) was cut off the bottom of the page."""
+    frontal = classifier.analyze(next(BUNDLED_EXAMPLES.glob("NORMAL/*")), method="gradcam")
+    warned, card = normal_pixels_result
+    for result in (frontal, warned):
+        figure = report_figure(result, card, when=WHEN, source="a.png", core=True, grid=_class_grid(result),
+                               grid_title="Grad-CAM: each class's map")
+        texts = _texts(figure)
+        assert any(t.get_text().startswith("Grad-CAM: each class's map") for t, _ in texts)
+        last = next(box for t, box in texts if "Training data:" in t.get_text())
+        assert last.y0 >= figure.bbox.y0, "the footer's last line runs off the page"
+        _assert_clear(figure, texts)
+
+
+def test_the_warnings_head_the_page_above_the_answer(classifier, normal_pixels_result):
+    """A reader meets the reasons the answer may mean nothing before the answer, not under the
+    disclaimer at the foot of the page."""
+    result, card = normal_pixels_result
+    figure = report_figure(result, card, when=WHEN)
+    boxes = {" ".join(t.get_text().split()): box for t, box in _texts(figure)}
+    warnings = [box for text, box in boxes.items() if text.startswith("Warning:")]
+    assert len(warnings) == 1 + len(result.warnings)  # the method's trust checks, then the domain check's
+    verdict = next(box for text, box in boxes.items() if text.startswith("Most likely"))
+    assert "(see the warning above)" in next(text for text in boxes if text.startswith("Most likely"))
+    radiograph, disclaimer = boxes["Radiograph"], boxes[DISCLAIMER]
+    assert all(w.y0 > max(verdict.y1, radiograph.y1) for w in warnings)  # above the answer and the pictures
+    assert all(w.y1 < boxes["rxviz chest X-ray report"].y0 for w in warnings)  # under the heading
+    assert disclaimer.y1 < radiograph.y0
+    bars = next(a for a in figure.axes if a.get_title().startswith("Most likely"))
+    from matplotlib.colors import to_rgba
+
+    from rxviz.report import BAR_COLOURS
+
+    assert {p.get_facecolor() for p in bars.patches} == {to_rgba(BAR_COLOURS["warned"])}  # greyed, as on screen
+
+
+def test_a_lateral_view_has_no_patients_sides_and_noise_no_class(classifier, normal_pixels_result):
+    result, card = normal_pixels_result  # a lateral view
+    texts = [t.get_text() for t, _ in _texts(report_figure(result, card, when=WHEN))]
+    assert "patient's right" not in texts and "patient's left" not in texts
+    noise = classifier.analyze(np.random.default_rng(0).random((300, 300)).astype(np.float32), method="gradcam")
+    assert noise.classless
+    figure = report_figure(noise, card, when=WHEN)
+    texts = [t.get_text() for t, _ in _texts(figure)]
+    assert "No class: this is not a chest radiograph" in texts
+    assert not any(t.startswith("Most likely") for t in texts) and not any(t.endswith(" %") and t[0].isdigit() for t in texts)
+
+
+def test_the_core_is_drawn_dashed_in_cyan_as_the_footer_says(classifier, result):
+    from rxviz.report import CORE_COLOUR
+
+    figure = report_figure(result, classifier.card, when=WHEN, core=True)
+    heat = " ".join(" ".join(t.get_text().split()) for t, _ in _texts(figure))
+    assert "(dashed cyan line: the heat's core)" in heat
+    overlay_axis = figure.axes[1]  # the radiograph, then the overlay
+    (core,) = overlay_axis.collections
+    assert core.get_linestyle()[0][1] is not None  # a dash pattern, not a solid line
+    assert tuple(core.get_edgecolor()[0][:3]) == pytest.approx(tuple(c / 255 for c in CORE_COLOUR))
+    assert not report_figure(result, classifier.card, when=WHEN).axes[1].collections
+
+
 def _assert_clear(figure, texts) -> None:
     """Every text inside the page and clear of every other."""
     page = figure.bbox
@@ -173,13 +242,14 @@ def test_the_png_is_the_figure(classifier, result):
     import io
 
     buffer = io.BytesIO()
-    report_figure(result, classifier.card, when=WHEN).savefig(buffer, format="png")
-    assert data == buffer.getvalue()  # the figure as it is, at the time given
+    report_figure(result, classifier.card, when=WHEN).savefig(buffer, format="png", bbox_inches="tight", pad_inches=0.25)
+    assert data == buffer.getvalue()  # the figure as it is, at the time given, with every text on the page
     assert report_png(result, classifier.card, when=WHEN, source="a.png") != data
     assert data != report_png(result, classifier.card, when=WHEN, outline=False)
     import cv2
 
-    assert cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR).shape == (912, 1430, 3)
+    height, width, _ = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR).shape
+    assert 1300 <= width <= 1500 and 700 <= height <= 1000  # 13 inches wide at 110 dpi, about as tall as it needs
 
 
 def test_the_pictures_are_the_radiograph_and_the_overlay_as_the_view_shows_them(classifier, result):
@@ -243,18 +313,20 @@ def test_the_footer_in_order_with_every_warning(classifier, normal_pixels_result
     result, failing = normal_pixels_result
     paragraphs = footer_paragraphs(result, failing, True, WHEN, source="scan.dcm")
     kinds = [kind for _, kind in paragraphs]
-    assert kinds == ["disclaimer", "warning", *["warning"] * len(result.warnings), "heat", "note", "model"]
+    assert kinds == ["disclaimer", "heat", "note", "model"]
     flat = [" ".join(text.split()) for text, _ in paragraphs]
     assert flat[0] == DISCLAIMER
-    assert flat[1] == " ".join(method_warning(failing, "gradcam").split())
-    assert flat[2:2 + len(result.warnings)] == [f"Warning: {w.sentence}" for w in result.warnings]
+    warnings = [" ".join(text.split()) for text in warning_paragraphs(result, failing)]
+    assert warnings[0] == " ".join(method_warning(failing, "gradcam").split())
+    assert warnings[1:] == [f"Warning: {w.sentence}" for w in result.warnings]
+    assert warning_paragraphs(frontal, failing) == [textwrap.fill(method_warning(failing, "gradcam"), 150)]
     assert flat[-2] == " ".join(HEATMAP_NOTE.split())
     model = paragraphs[-1][0].split("\n")
     assert model[0] == "File: scan.dcm"
     assert model[1] == (f"Model {failing.name} {failing.version} ({failing.input_size} px)  |  report 2026-12-02 09:05 UTC")
     assert " ".join(model[2:]) == f"Training data: {failing.extra['dataset']}"
     assert max(len(line) for line in model[2:]) > 100  # the data line runs the page's width
-    assert all(len(line) <= 140 for text, kind in paragraphs if kind in ("warning", "heat") for line in text.split("\n"))
+    assert all(len(line) <= 140 for text, kind in paragraphs if kind == "heat" for line in text.split("\n"))
     assert max(len(line) for line in paragraphs[-2][0].split("\n")) > 140  # the note runs to 150
     bare = dataclasses.replace(failing, extra={k: v for k, v in failing.extra.items() if k != "dataset"})
     assert footer_paragraphs(result, bare, True, WHEN)[-1][0].endswith("Training data: see the model card")
@@ -274,7 +346,7 @@ def test_the_colour_bar_runs_under_the_overlay_in_its_colours(classifier, result
     canvas.draw()
     renderer = canvas.get_renderer()
     overlay, under = figure.axes[1].get_window_extent(renderer), bar_axis.get_window_extent(renderer)
-    assert overlay.x0 - 1 <= under.x0 and under.x1 <= overlay.x1 + 1 and under.y1 <= overlay.y0
+    assert overlay.x0 - 2 <= under.x0 and under.x1 <= overlay.x1 + 2 and under.y1 <= overlay.y0
 
 
 @pytest.mark.parametrize("source", ["", "W" * 300 + ".dcm"])
