@@ -103,6 +103,9 @@ def test_upload_explain_redraw_error_and_recover(voila_url, browser, xray_paths)
     page.wait_for_function("() => Number((document.querySelector('.rxv') || {dataset: {}}).dataset.draws) > 0",
                            timeout=30_000)
     timings["upload to overlay shown (s)"] = time.perf_counter() - start
+    # the buttons say what they do, not ipywidgets' count of the files they hold ("Upload X-ray (0)")
+    expect(page.locator(".rx-upload")).to_have_text(re.compile(r"^\s*Upload X-ray\s*$"))
+    expect(page.locator(".rx-lesson-zip")).to_have_text(re.compile(r"^\s*Open lesson \(zip\)\s*$"))
     expect(page.locator(".rx-label")).to_have_text(re.compile(r"\S"))
     expect(page.locator(".rx-value")).to_have_text([re.compile(r"^\d+\.\d %$")] * 3)
     values = page.locator(".rx-value").all_inner_texts()
@@ -450,6 +453,9 @@ def test_a_lesson_to_the_end_gives_nothing_away_and_its_answers_download(voila_u
             assert secret not in seen, (number, secret)
         assert not re.search(r"\d+\.\d %", seen), number  # no probability
         if number == 1:
+            # the radiograph asked about, lung bases and side labels included, on screen without scrolling
+            _wait_fully_visible(page, ".rxv-canvas-original")
+            _wait_fully_visible(page, ".rx-sides")
             page.screenshot(path=str(ARTIFACTS / "lesson-case.png"))
         choice = choices[number % 3]
         page.locator(f".rx-quiz-{list(DISPLAY_NAMES)[number % 3].lower()}").click()
@@ -471,9 +477,13 @@ def test_a_lesson_to_the_end_gives_nothing_away_and_its_answers_download(voila_u
         page.locator(".rx-quiz-score", has_text=f"score {score} of {number}").wait_for(timeout=10_000)
         if number == 1:
             page.screenshot(path=str(ARTIFACTS / "lesson-reveal.png"))
+            sizes = page.evaluate("""() => Object.fromEntries(['.rx-quiz-answer', '.rxv-bar .rxv-button', '.rx-sides span']
+                .map(s => [s, parseFloat(getComputedStyle(document.querySelector(s)).fontSize)]))""")
+            assert min(sizes.values()) >= 15, sizes  # legible on a projector
         received.clear()
         page.get_by_role("button", name="See the summary" if number == 12 else "Next case").click()
     summary = page.locator(".rx-summary")
+    expect(summary).to_be_in_viewport(timeout=30_000)  # brought into view, not left below the fold
     right, model = sum(a == t for a, t in zip(answers, labels)), sum(m == t for m, t in zip(models, labels))
     expect(summary).to_contain_text(f"You: {right} of 12", timeout=60_000)
     expect(summary).to_contain_text(f"The model on the same cases: {model} of 12")

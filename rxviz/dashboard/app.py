@@ -34,6 +34,7 @@ from .comparison import Comparison, small_view
 from .controls import ExplainControls
 from .download import ReportDownload
 from .quiz import QuizPanel
+from .script import PageScript
 from .teaching import TeachingMode
 from .viewer import Viewer, polygons
 
@@ -83,6 +84,8 @@ class Dashboard:
         self.quiz = QuizPanel(self.display_names, show_case=self._show_case, reveal=self._reveal,
                               result=lambda: self.result, thumbnail=self._thumbnail, seed=self.seed)
         self.quiz.opened = self._lesson_problems
+        self.script = PageScript()
+        self.quiz.scroll_to = self.script.scroll_to
         for name, w in [("upload", self.upload), ("example", self.example), ("status", self.status),
                         ("viewer", self.viewer), ("colourbar", self.colourbar), ("probabilities", self.probabilities),
                         ("facts", self.facts), ("heat", self.heat_caption), ("original-caption", self.original_caption)]:
@@ -119,7 +122,8 @@ class Dashboard:
              widgets.HBox([self.upload, self.example, self.quiz.menu, self.quiz.zip, self.quiz.shuffle],
                           layout=widgets.Layout(flex_flow="row wrap", align_items="center", grid_gap="0.3em")),
              body, self.quiz.summary, self.comparison.grid,
-             widgets.HTML(page.footer(HEATMAP_NOTE, f"{card.name} {card.version}", card.extra.get("dataset", "")))],
+             widgets.HTML(page.footer(HEATMAP_NOTE, f"{card.name} {card.version}", card.extra.get("dataset", ""))),
+             self.script],
             layout=widgets.Layout(padding="0.5em 1em")).add_class("rx-app")
 
     # ---- actions ------------------------------------------------------------------------
@@ -212,7 +216,7 @@ class Dashboard:
         result = self.result
         if hidden or result is None:
             self.probabilities.value = ""
-        elif any(w.code in page.NO_VERDICT for w in result.warnings):
+        elif result.classless:
             self.probabilities.value = page.no_verdict()
         else:
             self.probabilities.value = page.probabilities(result.probabilities, result.label, self.display_names)

@@ -8,6 +8,7 @@ import base64
 import html
 from typing import Sequence
 
+from ..api import NO_CLASS
 from ..domain import DomainWarning
 from ..io import ImageFacts
 from ..overlay import colour_stops
@@ -57,6 +58,10 @@ STYLE = """
 .rx-missed { margin: 0; width: 9em; font-size: 0.85em; }
 .rx-missed img { width: 100%; display: block; }
 .rx-quiz-title { font-size: 1.05em; margin-bottom: 0.3em; }
+/* read from the back of a classroom on a 1024x768 projector: none of these under 15 px */
+.rx-app .rx-quiz-answer { font-size: 16px; line-height: 1.45; }
+.rx-app .rxv-bar, .rx-app .rxv-button, .rx-app .rxv-presets { font-size: 15px; }
+.rx-app .rx-sides { font-size: 15px; }
 </style>
 """
 
@@ -100,13 +105,9 @@ def error(message_html: str) -> str:
     return f'<div class="rx-error" role="alert">{message_html}</div>'
 
 
-#: A warning after which no class is given at all: the picture is no chest radiograph.
-NO_VERDICT = ("not_a_radiograph",)
-
-
 def warnings(found: Sequence[DomainWarning]) -> str:
     reasons = "".join(f'<p class="rx-reason" data-code="{w.code}">{html.escape(w.sentence)}</p>' for w in found)
-    note = ("No class is given." if any(w.code in NO_VERDICT for w in found)
+    note = ("No class is given." if any(w.code in NO_CLASS for w in found)
             else "The answer is shown greyed out.")
     return f'<div class="rx-warning" role="alert">{reasons}<span class="rx-greyed-note">{note}</span></div>'
 

@@ -95,6 +95,7 @@ class QuizPanel:
         self.next.on_click(lambda _: self.advance())
         self.again.on_click(lambda _: self.start(self.quiz.lesson) if self.quiz else None)
         self.opened: Callable[[str], None] = lambda message: None  # the app shows problems
+        self.scroll_to: Callable[[str], None] = lambda selector: None  # the app's page scrolls
 
     # ---- actions ------------------------------------------------------------------------
     def start(self, lesson: Lesson) -> None:
@@ -145,6 +146,7 @@ class QuizPanel:
             return
         if self.quiz.done:
             self.show_summary()
+            self.scroll_to(".rx-summary")  # it comes under the pictures, below the fold
         else:
             self._ask()
 

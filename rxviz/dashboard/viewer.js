@@ -250,10 +250,27 @@ function render({ model, el }) {
     for (const target of [left, right]) target.canvas.style.aspectRatio = aspect;
     right.box.style.display = model.get("show_overlay") ? "" : "none";
     for (const sides of el.querySelectorAll(".rx-sides")) sides.style.display = model.get("sides") ? "" : "none";
+    fitHeight();
     resize();
   }
-  const observer = new ResizeObserver(() => resize());
-  observer.observe(left.canvas); observer.observe(right.canvas);
+  // the pictures end above the bottom of the window, their side labels and hint under them: the
+  // lung bases are what a lesson asks about, and on a 1024x768 projector they ran below the fold
+  function fitHeight() {
+    let scroller = el.parentElement;
+    while (scroller && !/(auto|scroll)/.test(getComputedStyle(scroller).overflowY)) scroller = scroller.parentElement;
+    const scrolled = scroller ? scroller.scrollTop : window.scrollY;
+    const top = left.canvas.getBoundingClientRect().top + scrolled;
+    const tallest = Math.max(240, Math.floor(window.innerHeight - top - 56));
+    // the pane as wide as the picture at that height, so the side labels stay under its corners
+    const widest = `${Math.min(900, Math.floor(tallest * Math.max(1, width()) / Math.max(1, height())))}px`;
+    for (const target of [left, right]) {
+      if (target.canvas.style.maxHeight !== `${tallest}px`) target.canvas.style.maxHeight = `${tallest}px`;
+      if (target.box.style.maxWidth !== widest) target.box.style.maxWidth = widest;
+    }
+  }
+  const observer = new ResizeObserver(() => { fitHeight(); resize(); });
+  observer.observe(left.canvas); observer.observe(right.canvas); observer.observe(document.body);
+  window.addEventListener("resize", fitHeight);
 
   // ---- zoom and pan -------------------------------------------------------------------
   function clampCentre() {
@@ -386,7 +403,7 @@ function render({ model, el }) {
   for (const name of ["show_overlay", "sides"]) model.on(`change:${name}`, () => layout());
   for (const name of ["original_alt", "overlay_alt"]) model.on(`change:${name}`, () => redraw());
   loadPixels(); loadHeat(); layout();
-  return () => observer.disconnect();
+  return () => { observer.disconnect(); window.removeEventListener("resize", fitHeight); };
 }
 
 export default { render };
