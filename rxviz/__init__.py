@@ -4,7 +4,7 @@
     result = rxviz.analyze("chest.jpeg")          # path, bytes or numpy array
     result.label, result.probabilities, result.heatmap
 
-A plain analysis runs the models' ONNX copies (:mod:`rxviz.runtime`); TensorFlow is imported only
+A plain analysis runs the models' ONNX copies ([`rxviz.runtime`][rxviz.runtime]); TensorFlow is imported only
 when a gradient-based explanation method, a trust check or training needs it.
 """
 

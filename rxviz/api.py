@@ -1,10 +1,10 @@
 """The public entry point: ``rxviz.analyze(image)`` -> label, probabilities and heatmap.
 
-A :class:`Classifier` ties one trained model to its card; :func:`analyze` uses the bundled one,
+A [`Classifier`][rxviz.api.Classifier] ties one trained model to its card; [`analyze`][rxviz.api.analyze] uses the bundled one,
 loaded once per process. Data flows one way: io -> preprocess -> model (+ domain check) -> explain
 (+ lungs) -> overlay.
 
-One forward pass of the model's ONNX copy (:mod:`rxviz.runtime`) gives the probabilities, the
+One forward pass of the model's ONNX copy ([`rxviz.runtime`][rxviz.runtime]) gives the probabilities, the
 out-of-distribution features and the class activation maps Grad-CAM is read from; TensorFlow is
 imported only when another explanation method is asked for.
 """
@@ -32,11 +32,11 @@ if TYPE_CHECKING:
     import keras
 
 Target = Union[str, int, None]
-#: Warnings that leave no frontal lung fields to outline or to cut into zones.
 NO_FRONTAL_LUNGS = ("not_a_radiograph", "not_chest", "lateral")
-#: Warnings after which no class is given at all: the picture is no chest radiograph, so a class
-#: would be a number about nothing.
+"""Warnings that leave no frontal lung fields to outline or to cut into zones."""
 NO_CLASS = ("not_a_radiograph",)
+"""Warnings after which no class is given at all: the picture is no chest radiograph, so a class would be a
+number about nothing."""
 NOT_FRONTAL_SUMMARY = ("This is not a frontal chest radiograph, so there are no lung fields to place the heat on;"
                        " the heatmap shows only where the model looked.")
 
@@ -53,8 +53,8 @@ class Result:
         image: the input as float32 grayscale in [0, 1], the picture the heatmap belongs to.
         target: the class the heatmap explains.
         method: the explanation method used.
-        warnings: why the answer may mean nothing for this image (:mod:`rxviz.domain`), most
-            fundamental first; each a :class:`~rxviz.domain.DomainWarning` with a short ``code``
+        warnings: why the answer may mean nothing for this image ([`rxviz.domain`][rxviz.domain]), most
+            fundamental first; each a [`DomainWarning`][rxviz.domain.check.DomainWarning] with a short ``code``
             (``not_a_radiograph``, ``not_chest``, ``lateral``, ``adult``, ``age``,
             ``unfamiliar``) and a ``sentence`` for people. Empty when the image is of the kind the
             model was trained and tested on: a frontal chest radiograph of a child aged 1-5 like
@@ -64,7 +64,7 @@ class Result:
         domain_scores: each pixel check's (score, threshold), by warning code; ``ood_score`` is
             the not-a-radiograph one.
         display: the pixels as a viewer shows them, in the file's own units with its window
-            presets (:class:`~rxviz.io.Display`); None for a result built by hand.
+            presets ([`Display`][rxviz.io.Display]); None for a result built by hand.
     """
 
     label: str
@@ -81,7 +81,7 @@ class Result:
     @property
     def ood_score(self) -> float | None:
         """How unlike the training radiographs' features the image's are (see
-        :mod:`rxviz.domain.ood`), or None for a model without that detector."""
+        [`rxviz.domain.ood`][rxviz.domain.ood]), or None for a model without that detector."""
         return self.domain_scores.get("not_a_radiograph", (None,))[0]
 
     @property
@@ -92,7 +92,7 @@ class Result:
     @property
     def classless(self) -> bool:
         """True when no class should be shown at all: a warning says the picture is no chest
-        radiograph (:data:`NO_CLASS`). ``label`` and ``probabilities`` are still filled in."""
+        radiograph ([`NO_CLASS`][rxviz.api.NO_CLASS]). ``label`` and ``probabilities`` are still filled in."""
         return any(w.code in NO_CLASS for w in self.warnings)
 
     @property
@@ -103,7 +103,7 @@ class Result:
 
     @cached_property
     def lung_mask(self) -> np.ndarray:
-        """Boolean mask of the lung fields from the lung segmenter (:mod:`rxviz.lungs`), image-sized."""
+        """Boolean mask of the lung fields from the lung segmenter ([`rxviz.lungs`][rxviz.lungs]), image-sized."""
         return lung_mask(self.image)
 
     @property
@@ -114,7 +114,7 @@ class Result:
     @property
     def lung_focus(self) -> float | None:
         """Share of the heatmap's mass inside the lungs; None without a heatmap, NaN where no lung
-        field was found or the image is not :attr:`frontal`. Compare it with :attr:`lung_area`."""
+        field was found or the image is not [`frontal`][rxviz.api.Result.frontal]. Compare it with [`lung_area`][rxviz.api.Result.lung_area]."""
         if self.heatmap is None:
             return None
         return lung_focus(self.heatmap, self.lung_mask) if self.frontal else float("nan")
@@ -125,14 +125,14 @@ class Result:
         ``{"outside the lungs": .., "right upper": .., "right middle": .., "right lower": ..,
         "left upper": .., ..}``, each zone a third of its lung's height; the shares sum to 1.
         None without a heatmap; empty for a heatmap with no mass or an image that is not
-        :attr:`frontal`."""
+        [`frontal`][rxviz.api.Result.frontal]."""
         if self.heatmap is None:
             return None
         return zone_shares(self.heatmap, self.zone_labels) if self.frontal else {}
 
     @cached_property
     def zone_labels(self) -> np.ndarray:
-        """The lung zones as a label image (:func:`rxviz.lungs.zone_map`: 0 outside, 1-6 the
+        """The lung zones as a label image ([`rxviz.lungs.zone_map`][rxviz.lungs.zones.zone_map]: 0 outside, 1-6 the
         zones), computed once for every map of this image."""
         return zone_map(self.lung_mask)
 
@@ -148,7 +148,7 @@ class Result:
     @cached_property
     def heat_core(self) -> np.ndarray | None:
         """The heat's core: the smallest region holding half of the heatmap's mass, image-sized
-        (:func:`rxviz.lungs.heat_core`); None without a heatmap."""
+        ([`rxviz.lungs.heat_core`][rxviz.lungs.zones.heat_core]); None without a heatmap."""
         return None if self.heatmap is None else heat_core(self.heatmap)
 
     @property
@@ -160,7 +160,7 @@ class Result:
 
     def overlay(self, alpha: float = 0.4, colormap: str = DEFAULT_COLORMAP, outline: bool = False) -> np.ndarray:
         """The heatmap over the image as RGB uint8, at the image's resolution; with ``outline``
-        the lung fields are drawn on it (never on an image that is not :attr:`frontal`)."""
+        the lung fields are drawn on it (never on an image that is not [`frontal`][rxviz.api.Result.frontal])."""
         if self.heatmap is None:
             raise ValueError("this result has no heatmap; call analyze() with a method")
         picture = overlay(self.image, self.heatmap, alpha=alpha, colormap=colormap)
@@ -173,14 +173,15 @@ class Classifier:
     def __init__(self, card: ModelCard):
         card.check_files(keras=runtime() == "keras")
         self.card = card
-        #: the domain check: not a radiograph, not frontal, not a child, not the training hospital
         self.domain = DomainCheck.load(card.directory, card.extra.get("ood"), card.extra.get("domain"))
-        #: the model as one forward pass: ONNX copy unless RXVIZ_RUNTIME=keras (:mod:`rxviz.runtime`)
+        """The domain check: not a radiograph, not frontal, not a child, not the training hospital."""
         self.net: Net = load_net(card.directory, card.extra.get("runtime"), self._keras_net)
+        """The model as one forward pass: ONNX copy unless RXVIZ_RUNTIME=keras
+        ([`rxviz.runtime`][rxviz.runtime])"""
 
     @property
     def ood(self) -> OODDetector | None:
-        """The not-a-radiograph detector on the pooled features (part of :attr:`domain`)."""
+        """The not-a-radiograph detector on the pooled features (part of [`domain`][rxviz.api.Classifier.domain])."""
         return self.domain.ood
 
     @classmethod
@@ -216,7 +217,7 @@ class Classifier:
         raise ValueError(f"unknown class {target!r}; choose from {', '.join(self.class_names)}")
 
     def _require_keras(self, what: str) -> None:
-        """Raise :class:`~rxviz.runtime.NeedsTensorFlow` when ``what`` cannot run here: on a model
+        """Raise [`NeedsTensorFlow`][rxviz.runtime.NeedsTensorFlow] when ``what`` cannot run here: on a model
         without a Keras file (naming the methods it can run), or without TensorFlow installed."""
         if self.foreign:
             runnable = ", ".join(m.label for m in METHODS.values() if self.can_run(m.name))
@@ -282,7 +283,7 @@ class Classifier:
     def heatmap(self, image: np.ndarray, target: Target, method: str = "gradcam", box: Box | None = None,
                 outputs: dict[str, np.ndarray] | None = None) -> np.ndarray:
         """Heatmap of ``method`` for class ``target`` at the image's own resolution. ``box`` is
-        the part of the image the model saw (:meth:`box`); outside it the map is 0. ``outputs``:
+        the part of the image the model saw ([`box`][rxviz.api.Classifier.box]); outside it the map is 0. ``outputs``:
         the forward pass over that input, if already run (Grad-CAM is read from it)."""
         index = self.class_index(target)
         record = get_method(method)
@@ -309,8 +310,8 @@ class Classifier:
     def analyze(self, image: ImageSource, method: str | None = "auto", target: Target = None) -> Result:
         """Classify one image and, unless ``method`` is None, explain ``target`` (default: the
         predicted class). ``image`` is a path, raw bytes or an array; ``method`` a name or label
-        of :data:`rxviz.explain.METHODS` ("scorecam", "Score-CAM"), or "auto" for
-        :attr:`default_method` (Grad-CAM)."""
+        of [`rxviz.explain.METHODS`][rxviz.explain.METHODS] ("scorecam", "Score-CAM"), or "auto" for
+        [`default_method`][rxviz.api.Classifier.default_method] (Grad-CAM)."""
         method = None if method is None else self.default_method if method == "auto" else get_method(method).name
         radiograph = read_radiograph(image)
         gray, facts = radiograph.image, radiograph.facts

@@ -1,6 +1,6 @@
 """Many radiographs -> one record each, in a plain local loop or on a Dask cluster.
 
-``rxviz predict`` scores files and folders with :func:`score`. By default that is a loop in this
+``rxviz predict`` scores files and folders with [`score`][rxviz.archive.score]. By default that is a loop in this
 process. With ``workers`` it starts a local Dask cluster of that many single-threaded worker
 processes; with ``scheduler`` (``tcp://host:8786``) it uses a running cluster. Each worker loads
 the models once (the light path: ONNX Runtime, no TensorFlow) and scores chunks of paths; the
@@ -21,9 +21,9 @@ from .data import IMAGE_SUFFIXES
 from .io import InputError
 from .runtime import THREADS_ENV
 
-#: Most paths per task sent to a worker: enough to hide the scheduler's overhead (fewer when
-#: that leaves a worker fewer than four tasks).
 CHUNK = 64
+"""Most paths per task sent to a worker: enough to hide the scheduler's overhead (fewer when that leaves a
+worker fewer than four tasks)."""
 
 
 def expand(paths: Sequence[str | Path]) -> list[str]:
@@ -68,7 +68,7 @@ def records(paths: Sequence[str], method: str | None = None, target: str | None 
 
 def score_files(paths: Sequence[str], method: str | None = None, target: str | None = None,
                 model_dir: str | None = None) -> list[dict[str, Any]]:
-    """:func:`records` as a list: what one Dask task sends back."""
+    """[`records`][rxviz.archive.records] as a list: what one Dask task sends back."""
     return list(records(paths, method, target, model_dir))
 
 

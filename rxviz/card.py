@@ -17,13 +17,13 @@ from typing import Any, Callable
 from .bundle import bundled
 from .metrics import targets_met
 
-#: Where the bundled model lives unless ``RXVIZ_MODEL_DIR`` says otherwise.
 DEFAULT_MODEL_DIR = bundled("models")
+"""Where the bundled model lives unless ``RXVIZ_MODEL_DIR`` says otherwise."""
 CARD_FILE = "model_card.json"
-#: The trust checks ``rxviz explain-eval`` records per method (rxviz.trust.checks.verdict), as they are
-#: named to users.
 CHECK_NAMES = {"deletion_beats_random": "the deletion test", "insertion_beats_random": "the insertion test",
                "sanity_check": "the weight-randomisation sanity check"}
+"""The trust checks ``rxviz explain-eval`` records per method (rxviz.trust.checks.verdict), as they are
+named to users."""
 
 
 @dataclass(frozen=True)
@@ -37,9 +37,9 @@ class ModelCard:
     cam_layer: str
     model_file: str
     directory: Path
-    #: None: the whole image is squashed to the input; a number: the image is first cropped to the
-    #: lungs' bounding box widened by this share of its size on every side (framing invariance)
     lung_crop_margin: float | None = None
+    """None: the whole image is squashed to the input; a number: the image is first cropped to the lungs'
+    bounding box widened by this share of its size on every side (framing invariance)"""
     extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -60,7 +60,7 @@ class ModelCard:
         return None if record is None else [check for check, ok in record["passes"].items() if not ok]
 
     def trust_verdict(self, method: str) -> str | None:
-        """:meth:`failed_checks` in words for the dashboard and the report: "passed every check" or
+        """[`failed_checks`][rxviz.card.ModelCard.failed_checks] in words for the dashboard and the report: "passed every check" or
         "failed the ... and the ..."; None when the card holds no record for ``method``."""
         failed = self.failed_checks(method)
         if failed is None:
@@ -91,7 +91,7 @@ class ModelCard:
         return needed
 
     def check_files(self, keras: bool = False) -> None:
-        """Raise :class:`ModelFolderError` naming the first missing file, what it is and the
+        """Raise [`ModelFolderError`][rxviz.card.ModelFolderError] naming the first missing file, what it is and the
         command that writes it."""
         for name, what, command in self.needed_files(keras):
             if not (self.directory / name).is_file():
@@ -125,7 +125,7 @@ class ModelFolderError(FileNotFoundError):
 
 
 def load_card(directory: Path | None = None) -> ModelCard:
-    """Read ``model_card.json`` from ``directory`` (default: :func:`model_dir`, looked up on every
+    """Read ``model_card.json`` from ``directory`` (default: [`model_dir`][rxviz.card.model_dir], looked up on every
     call so that a changed ``RXVIZ_MODEL_DIR`` counts); each folder's card is read once."""
     chosen = Path(directory) if directory is not None else model_dir()
     if not (chosen / CARD_FILE).is_file():
@@ -143,7 +143,7 @@ def _read_model_card(directory: Path) -> ModelCard:
 
 
 def forget_cards() -> None:
-    """Forget the cards read so far, so that the next :func:`load_card` reads them again."""
+    """Forget the cards read so far, so that the next [`load_card`][rxviz.card.load_card] reads them again."""
     _read_model_card.cache_clear()
 
 

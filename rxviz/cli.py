@@ -63,7 +63,7 @@ def _cmd_predict(args: argparse.Namespace) -> int:
 
 
 def _overlay_writer(args: argparse.Namespace):
-    """``extra`` for :func:`rxviz.archive.records`: writes each result's overlay PNG into
+    """``extra`` for [`rxviz.archive.records`][rxviz.archive.records]: writes each result's overlay PNG into
     ``--cam-dir`` and adds its path and the heatmap's summary to the record."""
     import cv2
 

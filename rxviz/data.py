@@ -18,16 +18,16 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-#: The three classes the dataset defines, in the order the model's outputs use.
 CLASS_NAMES: tuple[str, ...] = ("NORMAL", "BACTERIAL", "VIRAL")
+"""The three classes the dataset defines, in the order the model's outputs use."""
 
-#: How people read the class names; stored in the model card for the dashboard and reports.
 DISPLAY_NAMES: dict[str, str] = {"NORMAL": "Normal", "BACTERIAL": "Bacterial pneumonia", "VIRAL": "Viral pneumonia"}
+"""How people read the class names; stored in the model card for the dashboard and reports."""
 
-#: The shared data folders beside the repository (``../shared/data``): each has its README.
 SHARED_DATA_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
-#: Where the data lives unless ``RXVIZ_DATA`` says otherwise (relative to the repository root).
+"""The shared data folders beside the repository (``../shared/data``): each has its README."""
 DEFAULT_DATA_DIR = SHARED_DATA_DIR / "chest_xray"
+"""Where the data lives unless ``RXVIZ_DATA`` says otherwise (relative to the repository root)."""
 
 DATASET_CITATION = (
     "Kermany D, Zhang K, Goldbaum M. Labeled Optical Coherence Tomography (OCT) and Chest X-Ray "

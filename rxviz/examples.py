@@ -12,10 +12,10 @@ from pathlib import Path
 from .bundle import bundled
 from .data import CLASS_NAMES, IMAGE_SUFFIXES, data_dir, list_samples
 
-#: Folder of example images; default: the dataset's test folder, else the bundled examples.
 EXAMPLES_ENV = "RXVIZ_EXAMPLES"
-#: The radiographs shipped in git (examples/README.md gives their source and licence).
+"""Folder of example images; default: the dataset's test folder, else the bundled examples."""
 BUNDLED_EXAMPLES = bundled("examples")
+"""The radiographs shipped in git (examples/README.md gives their source and licence)."""
 
 
 @dataclass(frozen=True)

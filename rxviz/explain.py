@@ -1,11 +1,11 @@
 """(Model input, class) -> heatmap: explanation methods, chosen by name from one registry.
 
-Every method is one small record, :class:`Method`: its name, the name menus show, one line on
+Every method is one small record, [`Method`][rxviz.explain.Method]: its name, the name menus show, one line on
 what it does, what it needs (TensorFlow's gradients, or only the forward pass), the method it
 equals on this architecture, and the function. The function takes the Keras model, one
 preprocessed input of shape (1, S, S, 1), the index of the class to explain and the name of the
 layer class-activation maps look at, and returns a float32 map of shape (S, S) in [0, 1]. Adding
-a method is one function decorated with :func:`register_method`; the API, the command line and
+a method is one function decorated with [`register_method`][rxviz.explain.register_method]; the API, the command line and
 the dashboard ask the registry, and ``rxviz explain-eval --method NAME`` runs the trust checks.
 
 The maps come from tf-keras-vis, imported on first use so that listing the methods stays
@@ -42,7 +42,7 @@ class Method:
         description: one line on what it does, with its reference.
         fn: the function that draws the map.
         tensorflow: it runs on the Keras model (TensorFlow, the ``tensorflow`` extra); if not,
-            ``fn`` is given the model as a forward pass only (:class:`rxviz.runtime.Net`: a batch
+            ``fn`` is given the model as a forward pass only ([`rxviz.runtime.Net`][rxviz.runtime.Net]: a batch
             in, ``{"probabilities": ...}`` and the other outputs out), the ONNX copy.
         forward_pass: on a network that outputs class-activation maps (rxviz's ONNX copy) the map
             is read from the forward pass instead, without TensorFlow (Grad-CAM = CAM there).
@@ -65,8 +65,8 @@ class Method:
         return f"{self.label}: {self.description}"
 
 
-#: name -> method; filled by :func:`register_method`.
 METHODS: dict[str, Method] = {}
+"""Name -> method; filled by [`register_method`][rxviz.explain.register_method]."""
 
 
 def _key(name: str) -> str:
@@ -75,7 +75,7 @@ def _key(name: str) -> str:
 
 def register_method(name: str, label: str, description: str, *, tensorflow: bool = True, forward_pass: bool = False,
                     same_map_as: str | None = None, aliases: tuple[str, ...] = ()) -> Callable[[ExplainFn], ExplainFn]:
-    """Add the decorated function to :data:`METHODS` as the method ``name``.
+    """Add the decorated function to [`METHODS`][rxviz.explain.METHODS] as the method ``name``.
 
     >>> @register_method("brightness", "Brightness", "the image itself (a method blind to the model)")
     ... def brightness(model, batch, class_index, layer):
@@ -106,7 +106,7 @@ def get_method(name: str) -> Method:
 
 def explain(model: keras.Model, batch: np.ndarray, class_index: int, layer: str, method: str = "gradcam") -> np.ndarray:
     """Heatmap (S, S) in [0, 1] of ``method`` for one input (1, S, S, C) and one class. A method
-    that needs only the forward pass gets one (:class:`rxviz.runtime.Net`), even when ``model``
+    that needs only the forward pass gets one ([`rxviz.runtime.Net`][rxviz.runtime.Net]), even when ``model``
     is the Keras model (the trust checks, which randomise its weights)."""
     record = get_method(method)
     if not record.tensorflow and hasattr(model, "layers"):  # a Keras model
@@ -222,8 +222,9 @@ def scorecam(model: keras.Model, batch: np.ndarray, class_index: int, layer: str
             keras.config.enable_interactive_logging()
 
 
-#: SmoothGrad's noisy copies, and the noise's spread as a share of the input's range (Smilkov et al.'s 10-20 %)
 SMOOTH_SAMPLES, SMOOTH_NOISE = 20, 0.2
+"""SmoothGrad's noisy copies, and the noise's spread as a share of the input's range (Smilkov et al.'s 10-20
+%)"""
 
 
 @register_method("smoothgrad", "SmoothGrad", "pixel gradients averaged over noisy copies (Smilkov et al. 2017)")

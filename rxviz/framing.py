@@ -41,7 +41,7 @@ def reframe(image: np.ndarray, top: float, bottom: float) -> np.ndarray:
 
 
 def random_reframe(image: np.ndarray, rng: np.random.Generator, cut: float, pad: float) -> np.ndarray:
-    """:func:`reframe` with top and bottom drawn independently from [-pad, cut]: a training
+    """[`reframe`][rxviz.framing.reframe] with top and bottom drawn independently from [-pad, cut]: a training
     augmentation that covers the stress test's changes and more."""
     top, bottom = rng.uniform(-pad, cut, size=2)
     return reframe(image, float(top), float(bottom))
@@ -61,7 +61,7 @@ def framing_labels(labels_of, images: Sequence[np.ndarray]) -> tuple[np.ndarray,
 
 
 def framing_flips(labels_of, images: Sequence[np.ndarray], batch_size: int = 32) -> dict[str, float]:
-    """:func:`flip_shares` over ``images``, labelled ``batch_size`` at a time."""
+    """[`flip_shares`][rxviz.framing.flip_shares] over ``images``, labelled ``batch_size`` at a time."""
     images = list(images)
     batches = [images[i:i + batch_size] for i in range(0, len(images), batch_size)]
     parts = [(labels_of(batch), *framing_labels(labels_of, batch)) for batch in batches]

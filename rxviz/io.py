@@ -1,8 +1,8 @@
 """Bytes -> image: read an upload, a file or an array into one normalised grayscale picture.
 
-Everything a user can hand to rxviz passes through :func:`load_image`, so this is the one place
+Everything a user can hand to rxviz passes through [`load_image`][rxviz.io.load_image], so this is the one place
 that decides what counts as a readable radiograph. Whatever goes wrong, the caller gets an
-:class:`InputError` whose message can be shown to the user as it is.
+[`InputError`][rxviz.io.InputError] whose message can be shown to the user as it is.
 """
 
 from __future__ import annotations
@@ -20,14 +20,14 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 ImageSource = Union[str, os.PathLike, bytes, bytearray, memoryview, np.ndarray]
 
-#: Largest file accepted by default, in bytes (an uncompressed 3000x3000 16-bit DICOM is about
-#: 18 MB); ``RXVIZ_MAX_UPLOAD_MB`` overrides it.
 MAX_BYTES = 64 * 1024 * 1024
-#: Largest image accepted by default, in pixels, checked from the header before decoding;
-#: ``RXVIZ_MAX_MEGAPIXELS`` overrides it.
+"""Largest file accepted by default, in bytes (an uncompressed 3000x3000 16-bit DICOM is about 18 MB);
+``RXVIZ_MAX_UPLOAD_MB`` overrides it."""
 MAX_PIXELS = 50_000_000
-#: Smallest side accepted, in pixels: below this there is nothing to see.
+"""Largest image accepted by default, in pixels, checked from the header before decoding;
+``RXVIZ_MAX_MEGAPIXELS`` overrides it."""
 MIN_SIDE = 32
+"""Smallest side accepted, in pixels: below this there is nothing to see."""
 
 
 class InputError(ValueError):
@@ -36,31 +36,31 @@ class InputError(ValueError):
 
 @dataclass(frozen=True)
 class ImageFacts:
-    """What a DICOM header says about the examination, for the domain check (:mod:`rxviz.domain`).
+    """What a DICOM header says about the examination, for the domain check ([`rxviz.domain`][rxviz.domain]).
 
     Only these four attributes are read from a header, and none of them names the patient: no
     name, ID, birth date, institution or free text is kept, shown or saved. Every field is None
     for a JPEG or PNG, or where the header leaves the tag out or holds a value rxviz cannot read.
     """
 
-    #: ``PatientAge`` in years (``045Y`` -> 45.0, ``018M`` -> 1.5, a bare ``51`` -> 51.0), or None.
     age_years: float | None = None
-    #: ``ViewPosition``, upper case: PA, AP, LL, RL, LATERAL, ...
+    """``PatientAge`` in years (``045Y`` -> 45.0, ``018M`` -> 1.5, a bare ``51`` -> 51.0), or None."""
     view: str | None = None
-    #: ``Modality``, upper case: CR, DX, CT, MR, ...
+    """``ViewPosition``, upper case: PA, AP, LL, RL, LATERAL, ..."""
     modality: str | None = None
-    #: ``BodyPartExamined``, upper case: CHEST, ABDOMEN, ...
+    """``Modality``, upper case: CR, DX, CT, MR, ..."""
     body_part: str | None = None
-    #: ``PatientSex``: M, F or O.
+    """``BodyPartExamined``, upper case: CHEST, ABDOMEN, ..."""
     sex: str | None = None
-    #: ``PixelSpacing`` (or ``ImagerPixelSpacing``) in mm, (between rows, between columns).
+    """``PatientSex``: M, F or O."""
     pixel_spacing: tuple[float, float] | None = None
+    """``PixelSpacing`` (or ``ImagerPixelSpacing``) in mm, (between rows, between columns)."""
 
 
 @dataclass(frozen=True)
 class Window:
     """A display window: values from ``level - width / 2`` to ``level + width / 2`` span black to
-    white, in the units of :class:`Display`."""
+    white, in the units of [`Display`][rxviz.io.Display]."""
 
     level: float
     width: float
@@ -71,7 +71,7 @@ class Window:
 class Display:
     """The radiograph's pixels as a viewer shows them, before any window: the file's own values
     (a DICOM's after its rescale, before its VOI window), so brightness and contrast can be changed
-    without reading the file again. The model never sees these; it sees :func:`load_image`'s.
+    without reading the file again. The model never sees these; it sees [`load_image`][rxviz.io.load_image]'s.
 
     ``values`` are codes 0..``top`` (uint8 or uint16): the value in ``unit`` of a code ``c`` is
     ``low + c * (high - low) / top``. ``windows`` are the file's own presets, first the default;
@@ -97,7 +97,7 @@ class Display:
 
     @classmethod
     def from_gray(cls, gray: np.ndarray) -> "Display":
-        """A grayscale image in [0, 1] (:func:`load_image`) as 8-bit codes when it holds only 256
+        """A grayscale image in [0, 1] ([`load_image`][rxviz.io.load_image]) as 8-bit codes when it holds only 256
         levels (a JPEG, an 8-bit PNG), else 16-bit, in pixel values of that depth."""
         codes8 = np.rint(gray * 255)
         if np.abs(gray * 255 - codes8).max() < 1e-3:
@@ -107,16 +107,18 @@ class Display:
 
 @dataclass(frozen=True)
 class Radiograph:
-    """One read input: the model's grayscale :attr:`image`, the header's :attr:`facts` and the
-    viewer's :attr:`display`."""
+    """One read input: what the model sees, what the header says and what a viewer shows."""
 
     image: np.ndarray
+    """The model's grayscale picture: 2-D float32 in [0, 1]."""
     facts: ImageFacts
+    """The examination's facts from a DICOM header; all None for other inputs."""
     display: Display
+    """The pixels as a viewer shows them: the file's own units and window presets."""
 
 
-#: Units of DICOM's age string (PS3.5 "AS": nnnD, nnnW, nnnM or nnnY), in years.
 _AGE_UNITS = {"D": 1 / 365.25, "W": 7 / 365.25, "M": 1 / 12, "Y": 1.0}
+"""Units of DICOM's age string (PS3.5 "AS": nnnD, nnnW, nnnM or nnnY), in years."""
 
 
 def limits() -> tuple[int, int]:
@@ -132,7 +134,7 @@ def load_image(
 ) -> np.ndarray:
     """Read a path, raw bytes or an array into a 2-D float32 grayscale image in [0, 1].
 
-    The same as :func:`load_radiograph` without the header's facts.
+    The same as [`load_radiograph`][rxviz.io.load_radiograph] without the header's facts.
     """
     return load_radiograph(source, max_bytes=max_bytes, max_pixels=max_pixels)[0]
 
@@ -141,9 +143,9 @@ def load_radiograph(
     source: ImageSource, *, max_bytes: int | None = None, max_pixels: int | None = None
 ) -> tuple[np.ndarray, ImageFacts]:
     """Read a path, raw bytes or an array into a 2-D float32 grayscale image in [0, 1], and the
-    examination's :class:`ImageFacts` (from a DICOM header; all None for other inputs).
+    examination's [`ImageFacts`][rxviz.io.ImageFacts] (from a DICOM header; all None for other inputs).
 
-    The same as :func:`read_radiograph` without the viewer's :class:`Display`.
+    The same as [`read_radiograph`][rxviz.io.read_radiograph] without the viewer's [`Display`][rxviz.io.Display].
     """
     radiograph = read_radiograph(source, max_bytes=max_bytes, max_pixels=max_pixels)
     return radiograph.image, radiograph.facts
@@ -152,15 +154,15 @@ def load_radiograph(
 def read_radiograph(
     source: ImageSource, *, max_bytes: int | None = None, max_pixels: int | None = None
 ) -> Radiograph:
-    """Read a path, raw bytes or an array into a :class:`Radiograph`: the 2-D float32 grayscale
-    image in [0, 1] the model sees, the examination's :class:`ImageFacts` (from a DICOM header;
-    all None for other inputs) and the pixels as a viewer shows them (:class:`Display`).
+    """Read a path, raw bytes or an array into a [`Radiograph`][rxviz.io.Radiograph]: the 2-D float32 grayscale
+    image in [0, 1] the model sees, the examination's [`ImageFacts`][rxviz.io.ImageFacts] (from a DICOM header;
+    all None for other inputs) and the pixels as a viewer shows them ([`Display`][rxviz.io.Display]).
 
     JPEG, PNG, TIFF, BMP and DICOM are recognised by content, not by file name. Colour is
     converted to luminance, transparency is composited onto black, 16-bit depth is kept until
     the final scaling and EXIF orientation is applied.
 
-    ``max_bytes`` and ``max_pixels`` default to :func:`limits`.
+    ``max_bytes`` and ``max_pixels`` default to [`limits`][rxviz.io.limits].
 
     Raises:
         InputError: for anything that is not a readable image of sensible size.
@@ -358,7 +360,7 @@ def _dicom_windows(dataset) -> tuple[Window, ...]:
 
 
 def _dicom_facts(dataset) -> ImageFacts:
-    """The non-identifying attributes :class:`ImageFacts` keeps; nothing else is read."""
+    """The non-identifying attributes [`ImageFacts`][rxviz.io.ImageFacts] keeps; nothing else is read."""
     def text(keyword: str) -> str | None:
         value = str(dataset.get(keyword, "") or "").strip().upper()
         return value or None

@@ -10,7 +10,7 @@ that lists a case per line::
 ``label`` is a class (NORMAL, BACTERIAL, VIRAL, or their display names, in any case); ``zone``
 (optional) is the lung zone of the finding (``right upper`` ... ``left lower``, the patient's
 sides); ``note`` (optional) is shown after the student has answered. The same folder zipped
-opens too, read in memory: nothing of it is written to disk. :func:`check_lesson` lists every
+opens too, read in memory: nothing of it is written to disk. [`check_lesson`][rxviz.lesson.check_lesson] lists every
 problem with its line; ``rxviz lesson check FOLDER`` prints them.
 
 >>> lesson = open_lesson(BUNDLED_LESSON)
@@ -33,14 +33,14 @@ from .examples import BUNDLED_EXAMPLES
 from .lungs import ZONES
 
 LESSON_FILE = "lesson.csv"
-#: The lesson bundled with rxviz: the twelve examples, labelled by the dataset.
 BUNDLED_LESSON = BUNDLED_EXAMPLES
-#: Most cases a lesson may hold, and most bytes its zip may unpack to.
+"""The lesson bundled with rxviz: the twelve examples, labelled by the dataset."""
 MAX_CASES = 500
+"""Most cases a lesson may hold, and most bytes its zip may unpack to."""
 MAX_UNPACKED = 512 * 2**20
-#: Largest lesson zip accepted by default, in bytes (30 radiographs of 2048x2048 16-bit pixels are
-#: about 150 MB; the server's websocket takes 256 MiB); ``RXVIZ_MAX_LESSON_MB`` overrides it.
 MAX_ZIP = 256 * 2**20
+"""Largest lesson zip accepted by default, in bytes (30 radiographs of 2048x2048 16-bit pixels are about 150
+MB; the server's websocket takes 256 MiB); ``RXVIZ_MAX_LESSON_MB`` overrides it."""
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".dcm", ".dicom", ".tif", ".tiff", ".bmp")
 COLUMNS = ("file", "label", "zone", "note")
 
@@ -87,7 +87,7 @@ class Lesson:
 
 def open_lesson(source: Union[str, os.PathLike, bytes], name: str = "") -> Lesson:
     """Open a lesson folder, or a zip of one given as bytes (``name``: the zip's file name, for
-    the title). Raises :class:`LessonError` listing every problem."""
+    the title). Raises [`LessonError`][rxviz.lesson.LessonError] listing every problem."""
     if isinstance(source, (bytes, bytearray, memoryview)):
         archive, entries = _unzip(bytes(source))
         title = Path(name).stem if name else "Uploaded lesson"

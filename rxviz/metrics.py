@@ -66,8 +66,8 @@ def expected_calibration_error(bins: list[dict[str, float]]) -> float:
     return float(sum(b["n"] * abs(b["accuracy"] - b["confidence"]) for b in bins) / max(total, 1))
 
 
-#: How many calibrated draws :func:`ece_if_calibrated` makes.
 ECE_DRAWS = 4000
+"""How many calibrated draws [`ece_if_calibrated`][rxviz.metrics.ece_if_calibrated] makes."""
 
 
 def ece_if_calibrated(probabilities: np.ndarray, measured: float, n_bins: int = 10, draws: int = ECE_DRAWS,

@@ -21,10 +21,10 @@ from . import _tf  # noqa: F401  (quiet TensorFlow before it is imported)
 import keras
 from keras import layers
 
-#: Name of the last convolutional stage's output: the layer class-activation maps look at.
 CAM_LAYER = "cam_features"
-#: Name of the globally pooled features: what the out-of-distribution detector looks at.
+"""Name of the last convolutional stage's output: the layer class-activation maps look at."""
 FEATURE_LAYER = "pool"
+"""Name of the globally pooled features: what the out-of-distribution detector looks at."""
 
 
 @keras.saving.register_keras_serializable(package="rxviz")
@@ -107,7 +107,7 @@ def cam_head(model: keras.Model, layer: str) -> keras.layers.Dense | None:
 def analysis_model(model: keras.Model, cam_layer: str, feature_layer: str | None) -> keras.Model:
     """The classifier with everything one analysis reads, from one forward pass, as named outputs:
     ``probabilities``; ``pooled``, the output of ``feature_layer`` (for the out-of-distribution
-    score; left out when None); and on a CAM network (:func:`cam_head`) ``class_maps``, the last
+    score; left out when None); and on a CAM network ([`cam_head`][rxviz.model.cam_head]) ``class_maps``, the last
     feature maps times the dense weights (N, h, w, classes), from which Grad-CAM is read without
     a gradient. ``rxviz export`` writes this model to ONNX."""
     outputs = {"probabilities": model.outputs[0]}
@@ -121,15 +121,15 @@ def analysis_model(model: keras.Model, cam_layer: str, feature_layer: str | None
 
 def with_named_outputs(model: keras.Model, outputs: dict, name: str) -> keras.Model:
     """A model from ``model``'s input to ``outputs`` (output name -> tensor of ``model``), built,
-    so that it can be exported and run as a :class:`KerasNet`."""
+    so that it can be exported and run as a [`KerasNet`][rxviz.model.KerasNet]."""
     named = keras.Model(model.inputs[0], outputs, name=name)
     named(np.zeros((1, *model.input_shape[1:]), np.float32))
     return named
 
 
 class KerasNet:
-    """A Keras model with named outputs (:func:`with_named_outputs`) as a
-    :class:`rxviz.runtime.Net`: batch -> {name: array}; the twin of :class:`rxviz.runtime.OnnxNet`."""
+    """A Keras model with named outputs ([`with_named_outputs`][rxviz.model.with_named_outputs]) as a
+    [`rxviz.runtime.Net`][rxviz.runtime.Net]: batch -> {name: array}; the twin of [`rxviz.runtime.OnnxNet`][rxviz.runtime.OnnxNet]."""
 
     def __init__(self, model: keras.Model):
         self.model = model

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-#: The default colormap: perceptually uniform (lightness rises steadily with the value) and
-#: readable with colour-vision deficiencies, unlike jet, whose peak and ring can merge for a
-#: deuteranope and whose bright bands suggest edges that are not in the data.
 DEFAULT_COLORMAP = "inferno"
-#: Colormaps offered in menus, the default first; any matplotlib colormap name works in :func:`overlay`.
+"""The default colormap: perceptually uniform (lightness rises steadily with the value) and readable with
+colour-vision deficiencies, unlike jet, whose peak and ring can merge for a deuteranope and whose bright
+bands suggest edges that are not in the data."""
 COLORMAPS: tuple[str, ...] = (DEFAULT_COLORMAP, "viridis", "cividis", "jet", "turbo", "hot")
+"""Colormaps offered in menus, the default first; any matplotlib colormap name works in
+[`overlay`][rxviz.overlay.overlay]."""
 
 
 def fit_within(picture: np.ndarray, max_side: int) -> np.ndarray:

@@ -2,7 +2,7 @@
 
 The training images were squashed to a square without keeping the aspect ratio, so every image,
 whatever its size, is squashed the same way here. A model whose card asks for it first sees only
-a box around the lungs (:func:`box_around` of the lung mask), so how tightly the radiograph was
+a box around the lungs ([`box_around`][rxviz.preprocess.box_around] of the lung mask), so how tightly the radiograph was
 collimated cannot change its input much. Intensity normalisation happens inside the model (its
 first layer standardises each image), so the array stays a plain picture in [0, 1].
 """
@@ -13,14 +13,14 @@ import cv2
 import numpy as np
 
 
-#: (top, bottom, left, right) pixel bounds, bottom and right excluded.
 Box = tuple[int, int, int, int]
+"""(top, bottom, left, right) pixel bounds, bottom and right excluded."""
 
 
 def box_around(mask: np.ndarray, margin: float) -> Box:
     """The bounding box of ``mask`` widened by ``margin`` times its height (width) above and below
     (left and right); the whole image for an empty mask. The box may reach past the image's
-    edges (lungs cut by a tight collimation): :func:`to_model_input` fills that part with the
+    edges (lungs cut by a tight collimation): [`to_model_input`][rxviz.preprocess.to_model_input] fills that part with the
     edge rows, so the margin is always there."""
     height, width = mask.shape
     rows, columns = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
@@ -43,7 +43,7 @@ def crop(image: np.ndarray, box: Box) -> np.ndarray:
 
 
 def uncrop(values: np.ndarray, box: Box, shape: tuple[int, int]) -> np.ndarray:
-    """The inverse of :func:`crop`: ``values`` (box-sized) placed at ``box`` in a float32 array of
+    """The inverse of [`crop`][rxviz.preprocess.crop]: ``values`` (box-sized) placed at ``box`` in a float32 array of
     ``shape``, zero elsewhere; the parts of the box past the image's edges are dropped."""
     top, bottom, left, right = box
     height, width = shape
@@ -69,7 +69,7 @@ def to_model_input(image: np.ndarray, size: int, box: Box | None = None) -> np.n
 
 
 def from_model_input(values: np.ndarray, shape: tuple[int, int], box: Box | None = None) -> np.ndarray:
-    """The inverse of :func:`to_model_input` for a map over the model's input (a heatmap):
+    """The inverse of [`to_model_input`][rxviz.preprocess.to_model_input] for a map over the model's input (a heatmap):
     stretched back over ``box`` (default: the whole image) in an image of ``shape``, zero outside
     it, clipped to [0, 1]."""
     height, width = shape

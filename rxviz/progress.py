@@ -1,7 +1,7 @@
 """A one-line progress bar on stderr for the long commands (evaluate, train, explain-eval).
 
 Its own module so that training and the checks can show progress without importing the whole
-analysis chain that :mod:`rxviz.training.evaluate` stands on.
+analysis chain that [`rxviz.training.evaluate`][rxviz.training.evaluate] stands on.
 """
 
 from __future__ import annotations

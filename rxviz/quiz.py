@@ -93,7 +93,7 @@ class Quiz:
         return sum(a.model_right for a in self.scored), len(self.scored)
 
     def confusion(self, classes: tuple[str, ...]) -> list[list[int]]:
-        """counts[label][guess]: rows are the dataset's labels, columns the student's answers."""
+        """``counts[label][guess]``: rows are the dataset's labels, columns the student's answers."""
         counts = [[0] * len(classes) for _ in classes]
         for a in self.scored:
             counts[classes.index(a.case.label)][classes.index(a.guess)] += 1

@@ -58,17 +58,17 @@ FOOTER_STYLES = {"disclaimer": dict(fontsize=11, weight="bold", color="#8b0000")
 TEXT_STYLES = {"title": dict(fontsize=13), "side": dict(fontsize=9), "value": dict(fontsize=11),
                "verdict": dict(fontsize=12), "heading": dict(fontsize=14, weight="bold"),
                "tile": dict(fontsize=9.5), "tile_text": dict(fontsize=7)}
-#: the heat's core, as the dashboard draws it
 CORE_COLOUR = (0, 229, 255)
-#: the most likely class, the others, and every bar of a warned image (greyed, as the dashboard does)
+"""The heat's core, as the dashboard draws it."""
 BAR_COLOURS = {"top": "#1f4e79", "other": "#8fb3d9", "warned": "#b5b5b5"}
-#: characters per line of the footer's paragraphs (its warnings and heat line are a little larger)
+"""The most likely class, the others, and every bar of a warned image (greyed, as the dashboard does)"""
 WRAP = {"wide": 150, "narrow": 140}
+"""Characters per line of the footer's paragraphs (its warnings and heat line are a little larger)"""
 # pragma: no mutate end
 
 
-#: One map of a comparison grid: its title, the picture (RGB uint8) and the lines under it.
 GridTile = tuple[str, "np.ndarray", Sequence[str]]
+"""One map of a comparison grid: its title, the picture (RGB uint8) and the lines under it."""
 
 
 def warning_paragraphs(result: Result, card: ModelCard) -> list[str]:
@@ -202,7 +202,7 @@ def _draw_grid(figure: "Figure", place, grid: Sequence[GridTile], title: str) ->
 def report_png(result: Result, card: ModelCard, alpha: float = 0.4, colormap: str = DEFAULT_COLORMAP,
                outline: bool = True, when: datetime | None = None, source: str = "", core: bool = False,
                grid: Sequence[GridTile] = (), grid_title: str = "") -> bytes:
-    """:func:`report_figure` as PNG bytes, built in memory."""
+    """[`report_figure`][rxviz.report.report_figure] as PNG bytes, built in memory."""
     buffer = io.BytesIO()
     figure = report_figure(result, card, alpha, colormap, outline, when, source, core, grid, grid_title)
     figure.savefig(buffer, format="png", bbox_inches="tight", pad_inches=0.25)  # every line on the page  # pragma: no mutate
@@ -229,7 +229,7 @@ def lesson_summary_png(quiz: "Quiz", names: dict[str, str], thumbnails: Sequence
 
 
 def lesson_summary_figure(quiz: "Quiz", names: dict[str, str], thumbnails: Sequence[bytes] = (), student: str = ""):
-    """The figure of :func:`lesson_summary_png`."""
+    """The figure of [`lesson_summary_png`][rxviz.report.lesson_summary_png]."""
     import cv2
     import numpy as np
     from matplotlib.figure import Figure

@@ -22,13 +22,13 @@ from typing import Any, Callable, Protocol
 
 import numpy as np
 
-#: Environment variable choosing the runtime: "onnx" (the default) or "keras".
 RUNTIME_ENV = "RXVIZ_RUNTIME"
+"""Environment variable choosing the runtime: "onnx" (the default) or "keras"."""
 RUNTIMES = ("onnx", "keras")
-#: Environment variable capping ONNX Runtime's threads per model (default: one per core).
 THREADS_ENV = "RXVIZ_THREADS"
-#: What to install for the gradient methods, the trust checks, training and export.
+"""Environment variable capping ONNX Runtime's threads per model (default: one per core)."""
 TENSORFLOW_EXTRA = "rxviz[tensorflow]"
+"""What to install for the gradient methods, the trust checks, training and export."""
 
 
 class NeedsTensorFlow(RuntimeError):
@@ -36,7 +36,7 @@ class NeedsTensorFlow(RuntimeError):
 
 
 def require_tensorflow(what: str) -> None:
-    """Raise :class:`NeedsTensorFlow`, one sentence naming ``what`` and the extra to install,
+    """Raise [`NeedsTensorFlow`][rxviz.runtime.NeedsTensorFlow], one sentence naming ``what`` and the extra to install,
     unless TensorFlow, Keras and tf-keras-vis are all importable. Imports none of them."""
     from importlib.util import find_spec
 
@@ -102,7 +102,7 @@ def runtime() -> str:
 
 def load_net(directory: Path, entry: dict[str, Any] | None, keras_net: Callable[[], Net]) -> Net:
     """The ONNX copy a card's ``runtime`` entry lists, or ``keras_net()`` (which imports
-    TensorFlow) when the card lists none or :func:`runtime` is "keras"."""
+    TensorFlow) when the card lists none or [`runtime`][rxviz.runtime.runtime] is "keras"."""
     if entry is not None and "layout" in entry:  # another framework's file: there is no Keras model
         return ForeignNet(OnnxNet(Path(directory) / entry["file"]), entry["layout"], entry["output"], entry["logits"])
     if entry is not None and runtime() == "onnx":

@@ -10,17 +10,17 @@ makes the shutdown work; the cross-site check itself is unchanged.
 
 When a class opens the page at once, every visit starts a kernel and runs the notebook, and the
 browsers then load the page's scripts. Shared by all on a few cores, everyone waits about as long
-as the last one. :func:`render_in_turn` lets at most one page per core (``$RXVIZ_RENDERS``) start
+as the last one. [`render_in_turn`][rxviz.serving.render_in_turn] lets at most one page per core (``$RXVIZ_RENDERS``) start
 its kernel and run the notebook at a time, the others waiting in arrival order, so the first pages
 are ready in seconds; the last waits no longer than before, since the work is the same.
 
-Each dashboard page carries a Content-Security-Policy (:func:`page_policy`): scripts only from the
+Each dashboard page carries a Content-Security-Policy ([`page_policy`][rxviz.serving.page_policy]): scripts only from the
 server itself, or inline ones marked with a nonce made afresh for that page, which Voila's own
 inline scripts get as the page streams out; images from the server and data URIs; no plugins, no
 framing by other sites. A script that anything else put in the page does not run. (No report-uri:
 Jupyter server's report endpoint refuses the browser's reports for want of an _xsrf token.)
 
-:func:`voila_command` is how ``rxviz dashboard`` (and so ``scripts/dashboard.sh``) starts Voila on its
+[`voila_command`][rxviz.serving.voila_command] is how ``rxviz dashboard`` (and so ``scripts/dashboard.sh``) starts Voila on its
 own: on localhost, or on another address only with a token.
 
 Used as a Jupyter server extension on Binder and JupyterHub (``binder/jupyter_server_config.py``)
@@ -42,8 +42,8 @@ from .bundle import bundled
 _PATCHED = "_rxviz_sets_xsrf_cookie"
 _GATED = "_rxviz_renders_in_turn"
 _GUARDED = "_rxviz_content_security_policy"
-#: Environment variable: how many pages may run their notebook at once (default: one per core).
 RENDERS_ENV = "RXVIZ_RENDERS"
+"""Environment variable: how many pages may run their notebook at once (default: one per core)."""
 
 
 def set_xsrf_cookie_on_voila_pages() -> None:
@@ -74,7 +74,7 @@ def renders_at_once() -> int:
 
 
 def render_in_turn(limit: int | None = None) -> int:
-    """Let at most ``limit`` (default :func:`renders_at_once`) Voila pages start a kernel and run
+    """Let at most ``limit`` (default [`renders_at_once`][rxviz.serving.renders_at_once]) Voila pages start a kernel and run
     the notebook at a time; later requests wait, first come first served. Returns the limit (0:
     none)."""
     from voila.handler import VoilaHandler
@@ -118,7 +118,7 @@ def page_policy(nonce: str) -> str:
 
 
 def guard_voila_pages() -> None:
-    """Send each Voila page with :func:`page_policy` under a fresh nonce, which every ``<script``
+    """Send each Voila page with [`page_policy`][rxviz.serving.page_policy] under a fresh nonce, which every ``<script``
     the page streams out gets; and keep the page's address out of other sites' logs."""
     from voila.handler import VoilaHandler
 
@@ -138,8 +138,8 @@ def guard_voila_pages() -> None:
 
 
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
-#: Voila options that ``rxviz dashboard`` sets itself: the address and who may come in.
 OWN_OPTIONS = ("--ip", "--Voila.ip", "--token", "--Voila.token", "--Voila.auto_token", "--IdentityProvider.")
+"""Voila options that ``rxviz dashboard`` sets itself: the address and who may come in."""
 
 
 @dataclass(frozen=True)

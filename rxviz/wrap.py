@@ -1,4 +1,4 @@
-"""A researcher's own model as an rxviz :class:`~rxviz.api.Classifier`: one call writes the model,
+"""A researcher's own model as an rxviz [`Classifier`][rxviz.api.Classifier]: one call writes the model,
 its ONNX copy and a model card into a folder, after checking that rxviz can feed the model and
 read its answer.
 
@@ -49,7 +49,7 @@ def feature_layer(model: "keras.Model") -> str:
 
 
 def check_model(model: "keras.Model", class_names: Sequence[str]) -> tuple[int, int]:
-    """(input size, channels) of a model rxviz can feed and read, or :class:`ModelError`."""
+    """(input size, channels) of a model rxviz can feed and read, or [`ModelError`][rxviz.wrap.ModelError]."""
     shape = tuple(model.input_shape)
     if len(shape) != 4 or shape[1] != shape[2] or shape[1] is None or shape[3] not in (1, 3):
         raise ModelError(f"rxviz feeds square images of one or three channels (batch, size, size, 1 or 3); the"

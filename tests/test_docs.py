@@ -20,6 +20,9 @@ def test_the_api_reference_builds_strictly_and_documents_the_entry_points(tmp_pa
     pages = {path.parent.name: path.read_text() for path in (tmp_path / "site" / "api").glob("*/index.html")}
     assert "Classifier.analyze" in pages["classifier"] and "Result" in pages["classifier"]
     assert "register_method" in pages["methods"] and "wrap_model" in pages["wrap"]
+    # cross-references are links to the page that documents their target, training's pages included
+    assert 'href="../domain/#rxviz.domain.DomainWarning"' in pages["classifier"]
+    assert 'id="rxviz.training.sources.split_by_patient"' in pages["training"]
     assert "not a medical device" in (tmp_path / "site" / "index.html").read_text().lower()
 
 
@@ -43,3 +46,15 @@ def test_the_readme_is_a_short_tour_with_every_guide_page_one_click_away():
         assert (REPO / "docs" / page).is_file(), page
     for figure in re.findall(r"\]\((docs/figures/[^)]+)\)", readme):
         assert (REPO / figure).is_file(), figure
+
+
+def test_docstrings_use_mkdocs_cross_references_not_sphinx_roles():
+    """MkDocs shows a Sphinx role (:func:`x`) as raw text and never shows a '#:' comment: a
+    cross-reference is [`name`][rxviz.module.name], an attribute's docstring is the string under it."""
+    import re
+
+    role = re.compile(r":(func|class|meth|data|attr|mod|obj|exc):`")
+    found = [f"{path.relative_to(REPO)}:{number}" for path in sorted((REPO / "rxviz").rglob("*.py"))
+             for number, line in enumerate(path.read_text().splitlines(), 1)
+             if role.search(line) or line.lstrip().startswith("#:")]
+    assert not found, found

@@ -39,10 +39,10 @@ from .teaching import TeachingMode
 from .viewer import Viewer, polygons
 
 UPLOAD_TYPES = ".png,.jpg,.jpeg,.dcm,.dicom,.tif,.tiff,.bmp"
-#: Longest side of the lung mask whose outline is sent (finer adds points, not accuracy).
 OUTLINE_SIDE = 1024
-#: Longest side of a quiz summary's pictures of the missed cases.
+"""Longest side of the lung mask whose outline is sent (finer adds points, not accuracy)."""
 THUMBNAIL_SIDE = 200
+"""Longest side of a quiz summary's pictures of the missed cases."""
 
 
 class Dashboard:
@@ -60,8 +60,8 @@ class Dashboard:
         self._neutral = False  # the name on screen is rxviz's own (an example's, a case's)
         self._heat_sent: Result | None = None  # the result whose map the viewer holds
         self.true_class: str | None = None  # the dataset's label, for the examples
-        #: this page's own random seed: the example menu's order and the lesson's shuffles follow it
         self.seed = secrets.randbits(32) if seed is None else seed
+        """This page's own random seed: the example menu's order and the lesson's shuffles follow it."""
         self.examples = shuffled(find_examples() if examples is None else examples, self.seed)
         self.display_names = self.classifier.card.display_names
 

@@ -16,8 +16,8 @@ from ..lungs import describe_heat, lung_focus, zone_shares
 from ..overlay import draw_outline, fit_within, overlay, png_bytes
 from . import page
 
-#: Longest side of a grid's pictures.
 TILE_SIDE = 320
+"""Longest side of a grid's pictures."""
 
 
 @dataclass(frozen=True)
@@ -127,7 +127,7 @@ class Comparison:
         return order
 
     def picture(self, tile: Tile) -> np.ndarray:
-        """A tile's map over the radiograph as the view shows it, at most :data:`TILE_SIDE` a side."""
+        """A tile's map over the radiograph as the view shows it, at most [`TILE_SIDE`][rxviz.dashboard.comparison.TILE_SIDE] a side."""
         assert self.result is not None
         return small_view(self.result, tile.heatmap, *self._look())
 

@@ -10,15 +10,15 @@ from ..explain import METHODS, get_method
 from ..overlay import COLORMAPS, DEFAULT_COLORMAP
 from . import page
 
-#: The "explain" menu's first entry; a real value (ipywidgets shows a None value as a blank menu).
 PREDICTED = "predicted"
-#: What a method's map is known to show or miss on this model, beside its note.
+"""The "explain" menu's first entry; a real value (ipywidgets shows a None value as a blank menu)."""
 CAVEATS = {
     "smoothgrad": "Its pixel gradients are blurred at the network's stride (8 pixels of its input), which"
                   " removes the lattice the strided layers print on them; they are non-zero wherever the model"
                   " looks, so its map fills the framed region: read its peaks, not its extent.",
     "occlusion": "Its map is 8 x 8 blocks: it says which block matters, not where inside it.",
 }
+"""What a method's map is known to show or miss on this model, beside its note."""
 
 
 class ExplainControls:

@@ -13,8 +13,8 @@ import ipywidgets as widgets
 
 from . import page
 
-#: Seconds the view must stay unchanged before its report is rebuilt.
 REPORT_DELAY_S = 0.8
+"""Seconds the view must stay unchanged before its report is rebuilt."""
 
 
 def download_name(source: str, when: datetime) -> str:
@@ -52,7 +52,7 @@ class ReportDownload:
     def stale(self) -> None:
         """The view changed: rebuild the report once it has stopped changing for a moment (a
         report takes most of a second, an opacity drag sends many changes). Without an event loop
-        (scripts, tests) it is built when :meth:`make` is called."""
+        (scripts, tests) it is built when [`make`][rxviz.dashboard.download.ReportDownload.make] is called."""
         self.link.value = page.PREPARING
         self.cancel()
         try:

@@ -169,14 +169,14 @@ def method_note(line: str, twin: str | None, slow: bool, verdict: str | None, fa
     return f'<div class="rx-note" style="max-width:28em">{note}</div>'
 
 
-#: How each kept DICOM attribute is shown, in the panel's order.
 FACT_ROWS = (("Age", "age"), ("Sex", "sex"), ("View", "view"), ("Modality", "modality"),
              ("Body part", "body_part"), ("Image size", "size"), ("Pixel spacing", "spacing"))
+"""How each kept DICOM attribute is shown, in the panel's order."""
 SEXES = {"M": "male", "F": "female", "O": "other"}
 
 
 def facts(found: ImageFacts, width: int, height: int) -> str:
-    """The DICOM's facts panel: only what :class:`~rxviz.io.ImageFacts` keeps (never a name or
+    """The DICOM's facts panel: only what [`ImageFacts`][rxviz.io.ImageFacts] keeps (never a name or
     an ID), "not given" where the header left a fact out."""
     age = found.age_years
     values = {

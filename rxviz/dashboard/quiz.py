@@ -59,10 +59,10 @@ class QuizPanel:
         self.zip = widgets.FileUpload(accept=".zip", multiple=False, description="Open lesson (zip)",
                                       tooltip="A lesson folder zipped: lesson.csv and its radiographs")
         self.shuffle = widgets.Checkbox(value=True, description="Shuffle the cases", indent=False)
-        #: the student's name: in the answers' CSV, on the summary PNG and in both files' names
         self.student = widgets.Text(description="Your name:", placeholder="for the teacher's files",
                                     continuous_update=False,  # a summary is made once the name is typed, not per key
                                     layout=widgets.Layout(width="20em"))
+        """The student's name: in the answers' CSV, on the summary PNG and in both files' names."""
         self.heading = widgets.HTML()
         self.buttons = [widgets.ToggleButton(description=name, tooltip=f"My answer: {name}") for name in display_names.values()]
         for button, name in zip(self.buttons, display_names):

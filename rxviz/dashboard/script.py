@@ -1,7 +1,7 @@
 """What the page needs that ipywidgets cannot do: scroll, and say an upload button's name alone.
 
 * "See the summary" adds the lesson's summary under the pictures, below the fold on a projector:
-  :meth:`PageScript.scroll_to` brings it up.
+  [`PageScript.scroll_to`][rxviz.dashboard.script.PageScript.scroll_to] brings it up.
 * ipywidgets 8's FileUpload writes the number of files it holds into its button's text ("Upload
   X-ray (0)"): a count no one asked for, and a wrong one, since the dashboard empties the widget
   after reading it. The script takes it out of the buttons named in ``plain_buttons``, as often
@@ -44,7 +44,7 @@ export default { render };
 
 
 class PageScript(anywidget.AnyWidget):
-    """A hidden widget: :meth:`scroll_to` brings an element into view; the FileUpload buttons
+    """A hidden widget: [`scroll_to`][rxviz.dashboard.script.PageScript.scroll_to] brings an element into view; the FileUpload buttons
     matched by ``plain_buttons`` (CSS selectors) show their description without a file count."""
 
     _esm = _ESM

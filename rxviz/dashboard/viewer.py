@@ -18,10 +18,10 @@ import traitlets
 from ..io import Display
 from ..overlay import colorize, fit_within
 
-#: Longest side of the pixels sent to the browser: the upload's own up to here.
 MAX_SIDE = 4096
-#: Longest side of the heatmap sent (it is smooth: finer adds bytes, not detail).
+"""Longest side of the pixels sent to the browser: the upload's own up to here."""
 HEAT_SIDE = 2048
+"""Longest side of the heatmap sent (it is smooth: finer adds bytes, not detail)."""
 HERE = Path(__file__).parent
 
 
@@ -39,8 +39,8 @@ class Viewer(anywidget.AnyWidget):
     low = traitlets.Float(0.0).tag(sync=True)
     high = traitlets.Float(255.0).tag(sync=True)
     unit = traitlets.Unicode("").tag(sync=True)
-    #: the windows offered, the file's own first: [{"name", "level", "width"}]
     presets = traitlets.List([]).tag(sync=True)
+    """The windows offered, the file's own first: [{"name", "level", "width"}]."""
     window = traitlets.Float(255.0).tag(sync=True)
     level = traitlets.Float(127.5).tag(sync=True)
     invert = traitlets.Bool(False).tag(sync=True)
@@ -50,22 +50,23 @@ class Viewer(anywidget.AnyWidget):
     heat_height = traitlets.Int(0).tag(sync=True)
     colours = traitlets.Bytes(None, allow_none=True).tag(sync=True)
     opacity = traitlets.Float(0.4).tag(sync=True)
-    #: closed polygons in image pixels, each [x0, y0, x1, y1, ...]
     outline = traitlets.List([]).tag(sync=True)
+    """Closed polygons in image pixels, each [x0, y0, x1, y1, ...]."""
     core = traitlets.List([]).tag(sync=True)
     show_outline = traitlets.Bool(True).tag(sync=True)
     show_core = traitlets.Bool(False).tag(sync=True)
     show_overlay = traitlets.Bool(True).tag(sync=True)
     original_alt = traitlets.Unicode("").tag(sync=True)
-    #: "patient's right / left" under the pictures: a frontal view only (a lateral one has no sides)
     sides = traitlets.Bool(True).tag(sync=True)
-    #: while True a click on a picture sends its image pixel back as ``picked`` ([x, y]): the quiz's "where?"
+    """"patient's right / left" under the pictures: a frontal view only (a lateral one has no sides)"""
     pick = traitlets.Bool(False).tag(sync=True)
+    """While True a click on a picture sends its image pixel back as ``picked`` ([x, y]): the quiz's
+    "where?"."""
     picked = traitlets.List([]).tag(sync=True)
     overlay_alt = traitlets.Unicode("").tag(sync=True)
 
     def show_image(self, display: Display, alt: str, sides: bool = True) -> None:
-        """A new radiograph, at its own resolution (up to :data:`MAX_SIDE`), with its windows;
+        """A new radiograph, at its own resolution (up to [`MAX_SIDE`][rxviz.dashboard.viewer.MAX_SIDE]), with its windows;
         any heatmap and outline of the last one is dropped. ``sides``: label the patient's right
         and left (a frontal view)."""
         values = fit_within(display.values, MAX_SIDE)

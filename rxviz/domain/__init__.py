@@ -1,9 +1,9 @@
 """Is this radiograph of the kind the model learned from? The domain check of every analysis.
 
-:mod:`~rxviz.domain.check` combines what a DICOM header says with three pixel checks:
-:mod:`~rxviz.domain.ood` (not a chest radiograph), :mod:`~rxviz.domain.geometry` (not a frontal
+[`check`][rxviz.domain.check] combines what a DICOM header says with three pixel checks:
+[`ood`][rxviz.domain.ood] (not a chest radiograph), [`geometry`][rxviz.domain.geometry] (not a frontal
 view) and a network that tells the training hospital's radiographs from others'
-(:mod:`rxviz.training.domain` fits them; :mod:`rxviz.training.external` measures them on
+([`rxviz.training.domain`][rxviz.training.domain] fits them; [`rxviz.training.external`][rxviz.training.external] measures them on
 other hospitals' radiographs).
 """
 

@@ -2,22 +2,22 @@
 
 The classifier learned from one hospital's children (Guangzhou, aged about 1-5, frontal views).
 Outside that world it still answers, often with confidence, and is often wrong (Xin et al. 2021;
-Zech et al. 2018). :class:`DomainCheck` asks four questions of every analysis and returns a
-:class:`DomainWarning` for each one that fails, most fundamental first:
+Zech et al. 2018). [`DomainCheck`][rxviz.domain.check.DomainCheck] asks four questions of every analysis and returns a
+[`DomainWarning`][rxviz.domain.check.DomainWarning] for each one that fails, most fundamental first:
 
 ``not_a_radiograph``
-    the pooled features are far from every training radiograph's (:mod:`rxviz.domain.ood`), or
+    the pooled features are far from every training radiograph's ([`rxviz.domain.ood`][rxviz.domain.ood]), or
     the DICOM header names another modality (CT, MR, ...);
 ``not_chest``
     the DICOM header names another body part;
 ``lateral``
     the header's ``ViewPosition`` is not PA or AP, or the lung fields are not two mirror-image
-    fields side by side (:mod:`rxviz.domain.geometry`);
+    fields side by side ([`rxviz.domain.geometry`][rxviz.domain.geometry]);
 ``adult`` / ``age``
     the header's ``PatientAge`` is 18 or more / outside 1-5 years otherwise;
 ``unfamiliar``
     a small network trained to tell the training hospital's radiographs from other hospitals'
-    (:mod:`rxviz.training.domain`) says it is not one of them.
+    ([`rxviz.training.domain`][rxviz.training.domain]) says it is not one of them.
 
 Each pixel-based check's threshold is a high quantile of the scores of the classifier's own
 validation radiographs and of benign variants of them (re-encoded, resized, rotated, brighter or
@@ -42,21 +42,21 @@ from .ood import OODDetector
 if TYPE_CHECKING:
     import keras
 
-#: The population the model is for, as the warnings and the model card say it.
 POPULATION = "children aged 1-5 at one hospital in Guangzhou, China (frontal chest radiographs)"
-#: Ages in years the training radiographs' patients had (Kermany et al. 2018: 1 to 5).
+"""The population the model is for, as the warnings and the model card say it."""
 TRAINING_AGES = (1.0, 6.0)
+"""Ages in years the training radiographs' patients had (Kermany et al. 2018: 1 to 5)."""
 ADULT_AGE = 18.0
-#: DICOM modalities that are plain radiographs.
 RADIOGRAPHY = {"CR", "DX", "DR", "RG"}
-#: DICOM modalities that say nothing about the kind of image (secondary capture, other).
+"""DICOM modalities that are plain radiographs."""
 UNKNOWN_MODALITY = {"OT", "SC"}
-#: ``ViewPosition`` values of a frontal view.
+"""DICOM modalities that say nothing about the kind of image (secondary capture, other)."""
 FRONTAL_VIEWS = {"PA", "AP"}
-#: Words a chest examination's ``BodyPartExamined`` holds.
+"""``ViewPosition`` values of a frontal view."""
 CHEST_WORDS = ("CHEST", "THORAX", "THORAC", "LUNG", "TORAX")
-#: Name of the domain network's output: its logit that the image is from another hospital.
+"""Words a chest examination's ``BodyPartExamined`` holds."""
 DOMAIN_OUTPUT = "other_hospital"
+"""Name of the domain network's output: its logit that the image is from another hospital."""
 
 _MEANINGLESS = "its answer and heatmap mean nothing here."
 _MAY_MEAN_NOTHING = "its answer and heatmap may mean nothing here."
@@ -114,8 +114,8 @@ PIXEL_SENTENCES = {
                   " Guangzhou): it may be an adult's, or come from another hospital or machine. Models trained on"
                   " one hospital's images often fail on others': " + _MAY_MEAN_NOTHING,
 }
-#: The codes in the order they are reported: the most fundamental first.
 ORDER = ("not_a_radiograph", "not_chest", "lateral", "adult", "age", "unfamiliar")
+"""The codes in the order they are reported: the most fundamental first."""
 
 
 @dataclass(frozen=True)
@@ -123,13 +123,13 @@ class DomainReading:
     """The domain check's verdict on one image: its warnings and each pixel check's score."""
 
     warnings: tuple[DomainWarning, ...]
-    #: check name -> (score, threshold); a score above its threshold raises that check's warning
     scores: dict[str, tuple[float, float]]
+    """Check name -> (score, threshold); a score above its threshold raises that check's warning."""
 
 
 class DomainCheck:
     """The pixel checks of one model (from its card's ``ood`` and ``domain`` entries) and the
-    header's facts -> a :class:`DomainReading`."""
+    header's facts -> a [`DomainReading`][rxviz.domain.check.DomainReading]."""
 
     def __init__(self, ood: OODDetector | None, frontal: OODDetector | None = None,
                  net: Net | None = None, net_input: int = 64, threshold: float = np.inf):
@@ -176,7 +176,7 @@ class DomainCheck:
 
 def domain_model(model: "keras.Model") -> "keras.Model":  # pragma: no mutate block (TensorFlow only)
     """The trained domain network (softmax over training hospital, other hospital) with one named
-    output, :data:`DOMAIN_OUTPUT`: the log-odds of another hospital. ``rxviz fit-domain`` exports it."""
+    output, [`DOMAIN_OUTPUT`][rxviz.domain.check.DOMAIN_OUTPUT]: the log-odds of another hospital. ``rxviz fit-domain`` exports it."""
     import keras
 
     from ..model import with_named_outputs

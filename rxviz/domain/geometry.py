@@ -3,9 +3,9 @@
 A frontal chest radiograph shows two lung fields side by side, roughly mirror images of each
 other, which the lung segmenter (trained on frontal views) finds with confidence. A lateral view
 shows the lungs superimposed as one field, the picture is not left-right symmetric and the
-segmenter hesitates. :func:`frontal_features` measures exactly that, from the segmenter's
+segmenter hesitates. [`frontal_features`][rxviz.domain.geometry.frontal_features] measures exactly that, from the segmenter's
 probability map at its own input size and the image shrunk to a small square, so it does not
-depend on the file's size, aspect ratio or format. :mod:`rxviz.domain.check` scores the
+depend on the file's size, aspect ratio or format. [`rxviz.domain.check`][rxviz.domain.check] scores the
 numbers by their Mahalanobis distance from those of the training radiographs.
 """
 
@@ -16,18 +16,18 @@ import numpy as np
 
 from ..lungs import clean_mask
 
-#: Names of :func:`frontal_features`' columns, in order.
 FEATURES = ("lung fields", "mask mirror overlap", "left-right balance", "image mirror correlation",
             "segmenter hesitation")
-#: Side of the square the image and the mask are compared with their mirror images at.
+"""Names of [`frontal_features`][rxviz.domain.geometry.frontal_features]' columns, in order."""
 SIDE = 64
+"""Side of the square the image and the mask are compared with their mirror images at."""
 
 
 def frontal_features(image: np.ndarray, lung_probability: np.ndarray, threshold: float = 0.5) -> np.ndarray:
-    """The :data:`FEATURES` of one image (float64 vector).
+    """The [`FEATURES`][rxviz.domain.geometry.FEATURES] of one image (float64 vector).
 
     ``image``: grayscale in [0, 1], any size; ``lung_probability``: the segmenter's per-pixel lung
-    probability at its input size (:meth:`rxviz.lungs.LungSegmenter.probabilities`).
+    probability at its input size ([`rxviz.lungs.LungSegmenter.probabilities`][rxviz.lungs.segmenter.LungSegmenter.probabilities]).
     """
     mask = clean_mask(lung_probability > threshold)
     fields = cv2.connectedComponents(mask.astype(np.uint8))[0] - 1

@@ -21,11 +21,11 @@ from typing import Any
 import numpy as np
 
 OOD_FILE = "ood.npz"
-#: Share of the validation radiographs scored below the threshold.
 DEFAULT_QUANTILE = 0.99
-#: Weight of the identity (scaled to the mean variance) mixed into the covariance: keeps its
-#: inverse stable where features are nearly collinear.
+"""Share of the validation radiographs scored below the threshold."""
 SHRINKAGE = 0.05
+"""Weight of the identity (scaled to the mean variance) mixed into the covariance: keeps its inverse stable
+where features are nearly collinear."""
 
 
 @dataclass(frozen=True)

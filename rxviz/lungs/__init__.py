@@ -1,9 +1,9 @@
 """Where are the lungs? The lung segmenter and how a heatmap's mass falls on the lung fields.
 
-- :mod:`~rxviz.lungs.segmenter`: image -> lung mask, and the lungs' box the classifier is framed on.
-- :mod:`~rxviz.lungs.zones`: a heatmap's share inside the lungs and per lung zone, and its core (the
+- [`segmenter`][rxviz.lungs.segmenter]: image -> lung mask, and the lungs' box the classifier is framed on.
+- [`zones`][rxviz.lungs.zones]: a heatmap's share inside the lungs and per lung zone, and its core (the
   smallest region holding half its mass), in words.
-- :mod:`rxviz.training.lungs` holds what makes the segmenter: the reference masks and their
+- [`rxviz.training.lungs`][rxviz.training.lungs] holds what makes the segmenter: the reference masks and their
   split, training (``rxviz train-lungs``) and scoring (``rxviz lungs-eval``).
 """
 

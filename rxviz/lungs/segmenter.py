@@ -1,6 +1,6 @@
 """The lung segmenter: a small U-Net trained by ``rxviz train-lungs`` on hand-drawn masks of adult
 radiographs (``models/lungs/MODEL_CARD.md`` has its sources, licences and Dice). Its masks
-include the lung behind the heart. :func:`lung_mask` keeps the historical signature: grayscale
+include the lung behind the heart. [`lung_mask`][rxviz.lungs.segmenter.lung_mask] keeps the historical signature: grayscale
 image in [0, 1] -> boolean mask of the same shape.
 """
 
@@ -21,11 +21,11 @@ from ..runtime import Net, load_net
 if TYPE_CHECKING:
     import keras
 
-#: Where the segmenter lives unless ``RXVIZ_LUNG_MODEL_DIR`` says otherwise.
 DEFAULT_LUNG_MODEL_DIR = DEFAULT_MODEL_DIR / "lungs"
+"""Where the segmenter lives unless ``RXVIZ_LUNG_MODEL_DIR`` says otherwise."""
 
-#: Name of the segmenter's output (per-pixel lung probability) in both runtimes.
 LUNG_OUTPUT = "lungs"
+"""Name of the segmenter's output (per-pixel lung probability) in both runtimes."""
 
 
 class LungSegmenter:
@@ -33,13 +33,13 @@ class LungSegmenter:
 
     def __init__(self, net: Net, input_size: int, threshold: float = 0.5, note: str = ""):
         self.net, self.input_size, self.threshold = net, input_size, threshold
-        #: where the masks come from and how good they are, for model cards and reports
         self.note = note
+        """Where the masks come from and how good they are, for model cards and reports."""
 
     @classmethod
     def load(cls, directory: Path) -> "LungSegmenter":
         """The segmenter described by ``directory/model_card.json``: its ONNX copy unless
-        ``RXVIZ_RUNTIME=keras`` (:mod:`rxviz.runtime`)."""
+        ``RXVIZ_RUNTIME=keras`` ([`rxviz.runtime`][rxviz.runtime])."""
         if not (Path(directory) / CARD_FILE).is_file():
             raise ModelFolderError(f"no lung segmenter card in {directory}; train one with `rxviz train-lungs`")
         card = read_card(directory)
@@ -63,7 +63,7 @@ class LungSegmenter:
 
     def mask(self, image: np.ndarray, probability: np.ndarray | None = None) -> np.ndarray:
         """Boolean lung mask at the image's own resolution, cleaned of specks and holes
-        (``probability``: :meth:`probabilities` of the image, if already known)."""
+        (``probability``: [`probabilities`][rxviz.lungs.segmenter.LungSegmenter.probabilities] of the image, if already known)."""
         height, width = image.shape
         probability = self.probabilities(image) if probability is None else probability
         probability = cv2.resize(probability, (width, height), interpolation=cv2.INTER_LINEAR)
@@ -71,14 +71,15 @@ class LungSegmenter:
 
 
 def segmenter_model(model: "keras.Model") -> "keras.Model":  # pragma: no mutate block (TensorFlow only)
-    """The Keras segmenter with its output named :data:`LUNG_OUTPUT`, as ``rxviz export`` writes it."""
+    """The Keras segmenter with its output named [`LUNG_OUTPUT`][rxviz.lungs.segmenter.LUNG_OUTPUT], as
+    ``rxviz export`` writes it."""
     from ..model import with_named_outputs
 
     return with_named_outputs(model, {LUNG_OUTPUT: model.outputs[0]}, f"{model.name}_named")
 
 
 def keras_segmenter(model: "keras.Model") -> Net:  # pragma: no mutate block (TensorFlow only)
-    """A Keras segmenter as a :class:`rxviz.runtime.Net`."""
+    """A Keras segmenter as a [`rxviz.runtime.Net`][rxviz.runtime.Net]."""
     from ..model import KerasNet
 
     return KerasNet(segmenter_model(model))
@@ -105,7 +106,7 @@ def lung_model_dir() -> Path:
 
 @lru_cache(maxsize=2)
 def load_segmenter(directory: Path | None = None) -> LungSegmenter:
-    """The segmenter in ``directory`` (default: :func:`lung_model_dir`), loaded once per process."""
+    """The segmenter in ``directory`` (default: [`lung_model_dir`][rxviz.lungs.segmenter.lung_model_dir]), loaded once per process."""
     return LungSegmenter.load(Path(directory) if directory is not None else lung_model_dir())
 
 

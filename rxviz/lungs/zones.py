@@ -1,6 +1,6 @@
-"""How a heatmap's mass falls on the lungs: :func:`lung_focus` (the share inside them),
-:func:`lung_zones` (each lung's upper, middle and lower third, and outside) and
-:func:`describe_heat` (the sentence people read). On a frontal radiograph the patient faces the
+"""How a heatmap's mass falls on the lungs: [`lung_focus`][rxviz.lungs.zones.lung_focus] (the share inside them),
+[`lung_zones`][rxviz.lungs.zones.lung_zones] (each lung's upper, middle and lower third, and outside) and
+[`describe_heat`][rxviz.lungs.zones.describe_heat] (the sentence people read). On a frontal radiograph the patient faces the
 viewer, so the patient's **right** lung is on the **left** of the image.
 """
 
@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import numpy as np
 
-#: Zone names in reading order: the patient's right lung first, each from top to bottom.
 ZONES: tuple[str, ...] = ("right upper", "right middle", "right lower",
                           "left upper", "left middle", "left lower")
+"""Zone names in reading order: the patient's right lung first, each from top to bottom."""
 OUTSIDE = "outside the lungs"
+"""The name of the heat that falls on no lung zone."""
 
 
 def lung_focus(heatmap: np.ndarray, mask: np.ndarray) -> float:
@@ -21,7 +22,7 @@ def lung_focus(heatmap: np.ndarray, mask: np.ndarray) -> float:
 
 
 def zone_map(mask: np.ndarray) -> np.ndarray:
-    """Label image: 0 outside the lungs, 1..6 for :data:`ZONES`.
+    """Label image: 0 outside the lungs, 1..6 for [`ZONES`][rxviz.lungs.zones.ZONES].
 
     The two lungs are the mask's halves either side of the midline between them (the image's left
     half is the patient's right lung); each is cut into thirds of its own height.
@@ -54,7 +55,7 @@ def _midline(mask: np.ndarray, columns: np.ndarray) -> int:
 
 
 def lung_zones(heatmap: np.ndarray, mask: np.ndarray) -> dict[str, float]:
-    """Share of the heatmap's mass in each of :data:`ZONES` and :data:`OUTSIDE`; sums to 1.
+    """Share of the heatmap's mass in each of [`ZONES`][rxviz.lungs.zones.ZONES] and [`OUTSIDE`][rxviz.lungs.zones.OUTSIDE]; sums to 1.
 
     Empty (no keys) for a heatmap with no mass.
     """
@@ -62,7 +63,7 @@ def lung_zones(heatmap: np.ndarray, mask: np.ndarray) -> dict[str, float]:
 
 
 def zone_shares(heatmap: np.ndarray, labels: np.ndarray) -> dict[str, float]:
-    """:func:`lung_zones` given the mask's :func:`zone_map`, for many maps of one image."""
+    """[`lung_zones`][rxviz.lungs.zones.lung_zones] given the mask's [`zone_map`][rxviz.lungs.zones.zone_map], for many maps of one image."""
     total = float(heatmap.sum())
     if total <= 0:
         return {}
@@ -96,7 +97,7 @@ def heat_core(heatmap: np.ndarray, share: float = 0.5) -> np.ndarray:
 
 def describe_core(core: np.ndarray, labels: np.ndarray | None) -> str:
     """One sentence on the heat's core: its area and, on a frontal radiograph (``labels``, the
-    lungs' :func:`zone_map`, given), the lung zone most of it covers, e.g. "Half of the heat lies
+    lungs' [`zone_map`][rxviz.lungs.zones.zone_map], given), the lung zone most of it covers, e.g. "Half of the heat lies
     in 7 % of the image, 80 % of it in the right lower zone." """
     if not core.any():
         return "The map has no heat, so it has no core."

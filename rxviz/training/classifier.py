@@ -58,7 +58,7 @@ def framed_variants(paths: Sequence[Path], config: TrainConfig, as_bytes: bool =
     (N, 1 + variants, size, size, 1): rows cut or added at the top and bottom before the lungs
     are found, so that the framing stays a nuisance the model must ignore (each epoch draws one
     framing per image). ``as_bytes``: as uint8 (x 255), a quarter of the memory for a large
-    pool; :func:`make_dataset` turns them back into [0, 1]."""
+    pool; [`make_dataset`][rxviz.training.classifier.make_dataset] turns them back into [0, 1]."""
     rng = np.random.default_rng(config.seed)
 
     def framings(image: np.ndarray) -> np.ndarray:
@@ -71,7 +71,7 @@ def framed_variants(paths: Sequence[Path], config: TrainConfig, as_bytes: bool =
 
 
 def load_training_arrays(samples: list[Sample], config: TrainConfig) -> tuple[np.ndarray, np.ndarray]:
-    """Like :func:`load_arrays`, each image in several framings (:func:`framed_variants`)."""
+    """Like [`load_arrays`][rxviz.training.classifier.load_arrays], each image in several framings ([`framed_variants`][rxviz.training.classifier.framed_variants])."""
     return framed_variants([s.path for s in samples], config), np.array([s.label for s in samples], dtype=np.int64)
 
 
@@ -106,7 +106,7 @@ def _random_gamma(images: tf.Tensor, seed: int) -> tf.Tensor:
 
 
 def make_dataset(images, targets, sample_weights, config: TrainConfig) -> tf.data.Dataset:
-    """Shuffled, augmented batches of :func:`framing_batches`."""
+    """Shuffled, augmented batches of [`framing_batches`][rxviz.training.classifier.framing_batches]."""
     augment = make_augmenter(config.seed)
     scale = 1 / 255 if images.dtype == np.uint8 else 1.0  # framings kept as bytes (framed_variants)
 
@@ -121,10 +121,10 @@ def make_dataset(images, targets, sample_weights, config: TrainConfig) -> tf.dat
 
 def framing_batches(images, targets, sample_weights, config: TrainConfig) -> tf.data.Dataset:
     """Shuffled batches (inputs, targets, weights), not yet augmented. ``images``
-    holds several framings per image (:func:`load_training_arrays`) and one is drawn each time
+    holds several framings per image ([`load_training_arrays`][rxviz.training.classifier.load_training_arrays]) and one is drawn each time
     an image is used. With ``config.consistency``, two different framings of each of
     ``batch_size / 2`` images are drawn instead, the second framings forming the batch's second
-    half in the same order (:class:`ConsistencyLoss` pairs the halves)."""
+    half in the same order ([`ConsistencyLoss`][rxviz.training.classifier.ConsistencyLoss] pairs the halves)."""
     targets, sample_weights = np.asarray(targets, np.float32), np.asarray(sample_weights, np.float32)
     n_framings = images.shape[1]
 
@@ -151,7 +151,7 @@ def _twice(*tensors: tf.Tensor) -> tuple[tf.Tensor, ...]:
 
 def validation_dataset(images, targets, sample_weights, config: TrainConfig) -> tf.data.Dataset:
     """Validation batches; for a consistency run each batch is its images twice, so that
-    :class:`ConsistencyLoss` finds identical halves and reads as plain cross-entropy."""
+    [`ConsistencyLoss`][rxviz.training.classifier.ConsistencyLoss] finds identical halves and reads as plain cross-entropy."""
     dataset = tf.data.Dataset.from_tensor_slices((images, targets, sample_weights))
     if config.consistency > 0:
         return dataset.batch(config.batch_size // 2).map(_twice)
@@ -161,7 +161,7 @@ def validation_dataset(images, targets, sample_weights, config: TrainConfig) -> 
 @keras.saving.register_keras_serializable(package="rxviz")
 class ConsistencyLoss(keras.losses.Loss):
     """Cross-entropy of each image plus ``weight`` times the Jensen-Shannon divergence between the
-    answers for two framings of the same image, the batch's two halves (:func:`framing_batches`):
+    answers for two framings of the same image, the batch's two halves ([`framing_batches`][rxviz.training.classifier.framing_batches]):
     AugMix's consistency loss (Hendrycks et al. 2020), here asking the model to give one answer
     however the chest is collimated. The cross-entropy alone pushes each framing towards the
     label; the divergence also pushes the two answers towards each other when both are wrong."""
@@ -180,7 +180,7 @@ class ConsistencyLoss(keras.losses.Loss):
 
 def pair_divergence(y_pred: tf.Tensor) -> tf.Tensor:
     """The Jensen-Shannon divergence between the answers of the batch's two halves, for each image
-    of both halves (:func:`framing_batches` pairs two framings of each image)."""
+    of both halves ([`framing_batches`][rxviz.training.classifier.framing_batches] pairs two framings of each image)."""
     first, second = (tf.clip_by_value(p, 1e-7, 1.0) for p in tf.split(y_pred, 2))
     mean = (first + second) / 2
     divergence = (tf.reduce_sum(first * tf.math.log(first / mean), -1)
@@ -190,14 +190,14 @@ def pair_divergence(y_pred: tf.Tensor) -> tf.Tensor:
 
 @keras.saving.register_keras_serializable(package="rxviz")
 class LabelLoss(keras.losses.Loss):
-    """What each label says, and no more (:func:`rxviz.training.sources.targets`): pneumonia
+    """What each label says, and no more ([`rxviz.training.sources.targets`][rxviz.training.sources.targets]): pneumonia
     against normal (the two pneumonia classes' sum against NORMAL) where the label says which,
     and bacterial against viral (their shares of the pneumonia) only where it says the kind. The
     targets are four columns: (pneumonia, whether the label says so, viral, whether it says the
     kind). A label that says everything gets the categorical cross-entropy; "pneumonia of an
     unknown kind" only its first term; an abnormality that is not pneumonia neither, so it is
     never counted as normal. With ``consistency`` > 0 the batch is pairs of framings, and the
-    divergence between their answers is added with that weight, as in :class:`ConsistencyLoss`."""
+    divergence between their answers is added with that weight, as in [`ConsistencyLoss`][rxviz.training.classifier.ConsistencyLoss]."""
 
     def __init__(self, consistency: float = 0.0, label_smoothing: float = 0.0, name: str = "label_loss", **kwargs):
         super().__init__(name=name, **kwargs)

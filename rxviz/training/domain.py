@@ -1,10 +1,10 @@
 """Fit the domain check of a trained classifier: ``rxviz fit-domain`` and ``rxviz fit-ood``.
 
-``rxviz fit-ood`` refits the classifier's own not-a-radiograph detector (:mod:`rxviz.domain.ood`)
-on every training source (:func:`fit_radiograph_check`): an adult's film is still a radiograph.
+``rxviz fit-ood`` refits the classifier's own not-a-radiograph detector ([`rxviz.domain.ood`][rxviz.domain.ood])
+on every training source ([`fit_radiograph_check`][rxviz.training.domain.fit_radiograph_check]): an adult's film is still a radiograph.
 ``rxviz fit-domain`` fits the two other pixel checks:
 
-* **frontal**: the Mahalanobis distance of :func:`rxviz.domain.geometry.frontal_features` from
+* **frontal**: the Mahalanobis distance of [`rxviz.domain.geometry.frontal_features`][rxviz.domain.geometry.frontal_features] from
   the training radiographs'. One-class: it sees no lateral view while fitted, so the lateral views
   of the external folder test it honestly.
 * **unfamiliar**: a small CNN (the classifier's architecture, narrower, on the whole image at
@@ -13,11 +13,11 @@ on every training source (:func:`fit_radiograph_check`): an adult's film is stil
   classifier). Both kinds get the same random changes of the kinds hospitals differ in (framing,
   exposure, contrast processing, sharpness, noise, JPEG), so that neither can tell them apart. How
   well it carries over to hospitals it has never seen is measured by leaving one external source
-  out (:func:`leave_one_source_out`).
+  out ([`leave_one_source_out`][rxviz.training.domain.leave_one_source_out]).
 
 Each threshold is a high quantile of the scores of the classifier's random validation radiographs
 (patients neither the classifier nor the checks were fitted on) together with
-:func:`~rxviz.training.external.benign_variants` of them, so that re-saving, resizing, rotating or re-exposing one of the
+[`benign_variants`][rxviz.training.external.benign_variants] of them, so that re-saving, resizing, rotating or re-exposing one of the
 model's own radiographs does not raise a warning. The network's threshold is also kept above the
 same quantile on the test folder's calibration half (``--calibration-half``): the test folder is
 from another period, and only its other half is reported.
@@ -43,8 +43,8 @@ from .sources import TRAINING_SOURCES, LabelledImage, external_images, split_by_
 FRONTAL_FILE = "frontal.npz"
 DOMAIN_FILE = "domain.keras"
 DOMAIN_ONNX = "domain.onnx"
-#: Each external image's margin over the threshold of the network trained without its source.
 HELD_OUT_FILE = "domain_held_out.npz"
+"""Each external image's margin over the threshold of the network trained without its source."""
 
 
 @dataclass
@@ -97,7 +97,7 @@ def _shrink(image: np.ndarray, side: int = 160) -> np.ndarray:
 
 def train_domain_net(inside: Sequence[np.ndarray], outside: Sequence[np.ndarray], config: DomainConfig):
     """The domain network as trained (softmax over training hospital, other hospital); run it
-    through :func:`rxviz.domain.check.domain_model` for its logit."""
+    through [`rxviz.domain.check.domain_model`][rxviz.domain.check.domain_model] for its logit."""
     from .. import _tf  # noqa: F401
     import keras
 
@@ -116,14 +116,14 @@ def train_domain_net(inside: Sequence[np.ndarray], outside: Sequence[np.ndarray]
 
 
 def logit_net(model):
-    """A trained domain network as a :class:`rxviz.runtime.Net` giving its logit."""
+    """A trained domain network as a [`rxviz.runtime.Net`][rxviz.runtime.Net] giving its logit."""
     from ..model import KerasNet
 
     return KerasNet(domain_model(model))
 
 
 def domain_logits(net, images: Sequence[np.ndarray], size: int) -> np.ndarray:
-    """A :func:`logit_net`'s logits for grayscale images."""
+    """A [`logit_net`][rxviz.training.domain.logit_net]'s logits for grayscale images."""
     batch = np.stack([to_model_input(image, size) for image in images])
     return np.concatenate([net(batch[i:i + 256])[DOMAIN_OUTPUT].reshape(-1)
                            for i in range(0, len(batch), 256)]).astype(np.float64)
@@ -151,7 +151,7 @@ def fit_domain(model_dir: Path, data_root: Path, external: Path | None = None, c
     """Fit both checks for the classifier in ``model_dir`` on the split it was trained on and the
     external radiographs, export the network's ONNX copy, and store the card's ``domain`` entry.
 
-    ``test_half``: the test folder's calibration half (:func:`rxviz.training.evaluate.test_halves`),
+    ``test_half``: the test folder's calibration half ([`rxviz.training.evaluate.test_halves`][rxviz.training.evaluate.test_halves]),
     whose images then also bound the thresholds: the test folder comes from another period than
     the training folder, and its other half is the only one reported."""
     from datetime import datetime, timezone
@@ -239,12 +239,12 @@ def fit_domain(model_dir: Path, data_root: Path, external: Path | None = None, c
 def fit_radiograph_check(model_dir: Path, sources: Sequence[str] = TRAINING_SOURCES, held_out: float = 0.15,
                          seed: int = 0, quantile: float = DEFAULT_QUANTILE, limit: int | None = None,
                          command: str = "", show_progress: bool = True) -> dict[str, Any]:
-    """Refit the classifier's not-a-radiograph detector (:mod:`rxviz.domain.ood`) on every
+    """Refit the classifier's not-a-radiograph detector ([`rxviz.domain.ood`][rxviz.domain.ood]) on every
     training source, so that an adult's film from a training source's kind of hospital is a
     radiograph, and store the card's ``ood`` entry.
 
     The mean and covariance come from the pooled features of ``1 - held_out`` of each source's
-    patients (:func:`~rxviz.training.sources.split_by_patient`); the threshold is the highest of
+    patients ([`split_by_patient`][rxviz.training.sources.split_by_patient]); the threshold is the highest of
     the sources' ``quantile`` of their held-out patients' scores, so that no source's radiographs
     are flagged more often than ``1 - quantile``. ``limit``: at most that many radiographs per
     source (a smoke test)."""

@@ -1,6 +1,6 @@
 """Score a model on a labelled folder and write the figures into its model card.
 
-``rxviz evaluate DIR`` runs :func:`evaluate_folder`; with ``--write-card`` the result becomes the
+``rxviz evaluate DIR`` runs [`evaluate_folder`][rxviz.training.evaluate.evaluate_folder]; with ``--write-card`` the result becomes the
 ``test_metrics`` of ``model_card.json`` (``rxviz explain-eval --write-card`` adds the
 ``explanation_checks``) and ``MODEL_CARD.md`` is rendered from that JSON.
 """
@@ -27,16 +27,16 @@ from ..metrics import (ECE_DRAWS, calibration_bins, classification_report, ece_i
 from ..runtime import card_lines
 from ..table import text_table
 
-#: The targets shown next to the measured test figures in MODEL_CARD.md: (threshold, higher is better).
 TARGETS: dict[str, tuple[float, bool]] = {
     "binary accuracy": (0.95, True), "binary sensitivity": (0.97, True), "binary specificity": (0.90, True),
     "binary ROC AUC": (0.98, True), "3-class macro-F1": (0.87, True), "ECE": (0.05, False),
     "framing flips (cut or pad)": (0.03, False),
 }
+"""The targets shown next to the measured test figures in MODEL_CARD.md: (threshold, higher is better)."""
 
 
 def headline(report: dict[str, Any]) -> dict[str, float]:
-    """The figures :data:`TARGETS` names, from :func:`evaluate_folder`'s report."""
+    """The figures [`TARGETS`][rxviz.training.evaluate.TARGETS] names, from [`evaluate_folder`][rxviz.training.evaluate.evaluate_folder]'s report."""
     binary = report["binary"]
     return {"binary accuracy": binary["accuracy"], "binary sensitivity": binary["sensitivity"],
             "binary specificity": binary["specificity"], "binary ROC AUC": binary["roc_auc"],
@@ -49,7 +49,7 @@ def evaluate_folder(
     samples: list[Sample] | None = None,
 ) -> dict[str, Any]:
     """Metrics of ``classifier`` on every image of ``folder`` (NORMAL/ and PNEUMONIA/ inside), or
-    on ``samples`` of it, with the framing stress test (:mod:`rxviz.framing`) on the same images."""
+    on ``samples`` of it, with the framing stress test ([`rxviz.framing`][rxviz.framing]) on the same images."""
     if tuple(classifier.class_names) != CLASS_NAMES:
         raise ValueError(f"model classes {classifier.class_names} differ from the dataset's {CLASS_NAMES}")
     samples = list_samples(folder) if samples is None else samples
@@ -72,8 +72,8 @@ def evaluate_folder(
     return report
 
 
-#: Seed of the by-patient split of the test folder into a calibration half and a report half.
 HALVES_SEED = 2026
+"""Seed of the by-patient split of the test folder into a calibration half and a report half."""
 
 
 def test_halves(folder: Path) -> tuple[list[Sample], list[Sample]]:

@@ -1,10 +1,10 @@
 """Keras models -> their ONNX copies (``rxviz export``), checked, hashed and listed in the cards.
 
-The classifier is exported as :func:`rxviz.model.analysis_model` (probabilities, pooled features
+The classifier is exported as [`rxviz.model.analysis_model`][rxviz.model.analysis_model] (probabilities, pooled features
 and class activation maps from one forward pass), the segmenter with its output named
-:data:`rxviz.lungs.LUNG_OUTPUT`. A copy is listed in its card's ``runtime`` entry only if ONNX
+[`rxviz.lungs.LUNG_OUTPUT`][rxviz.lungs.segmenter.LUNG_OUTPUT]. A copy is listed in its card's ``runtime`` entry only if ONNX
 Runtime reproduces the Keras model on the bundled example radiographs to within
-:data:`TOLERANCE` of each output's scale; the entry records both files' SHA-256, so a retrained model without a fresh
+[`TOLERANCE`][rxviz.training.export.TOLERANCE] of each output's scale; the entry records both files' SHA-256, so a retrained model without a fresh
 export is caught (tests/test_runtime.py). Needs the ``export`` extra (tf2onnx, onnx).
 """
 
@@ -26,10 +26,10 @@ from ..model import analysis_model, load_model
 from ..preprocess import to_model_input
 from ..runtime import OnnxNet, sha256
 
-#: Largest difference allowed between an output of the Keras model and of its ONNX copy, relative
-#: to the output's own scale (its largest magnitude, at least 1): probabilities to 1e-4, the class
-#: activation maps (logits of size ~10) to 1e-4 of their range.
 TOLERANCE = 1e-4
+"""Largest difference allowed between an output of the Keras model and of its ONNX copy, relative to the
+output's own scale (its largest magnitude, at least 1): probabilities to 1e-4, the class activation maps
+(logits of size ~10) to 1e-4 of their range."""
 
 
 def example_batch(size: int, channels: int = 1) -> np.ndarray:
@@ -41,8 +41,8 @@ def example_batch(size: int, channels: int = 1) -> np.ndarray:
 
 def export_onnx(model, directory: Path, source_file: str, onnx_file: str) -> dict[str, Any]:
     """Write ``model`` (built, named outputs) to ``directory/onnx_file``, compare the copy with the
-    Keras model on :func:`example_batch`, and return the card's ``runtime`` entry. Raises
-    ValueError, and removes the file, when an output differs by more than :data:`TOLERANCE`."""
+    Keras model on [`example_batch`][rxviz.training.export.example_batch], and return the card's ``runtime`` entry. Raises
+    ValueError, and removes the file, when an output differs by more than [`TOLERANCE`][rxviz.training.export.TOLERANCE]."""
     import onnxruntime
 
     path = Path(directory) / onnx_file

@@ -1,7 +1,7 @@
 """External validation: what the model and its domain check say on other hospitals' radiographs.
 
-``rxviz evaluate --external DIR`` runs :func:`external_report` on every radiograph of the
-external folder (``index.csv``: source, label, age, view per image) and :func:`false_alarms` on
+``rxviz evaluate --external DIR`` runs [`external_report`][rxviz.training.external.external_report] on every radiograph of the
+external folder (``index.csv``: source, label, age, view per image) and [`false_alarms`][rxviz.training.external.false_alarms] on
 the Kermany test folder and benign variants of it. Per source and label it gives what the model
 answers, how often it warns, how often it is right among the answers given without a warning, and
 a risk-coverage curve (the error among the answers kept, as fewer and fewer are kept, most
@@ -9,7 +9,7 @@ unfamiliar first).
 
 The domain network was fitted on these external radiographs, so its own verdict on them says
 little. The figures that count use, for each image, the logit of the network trained without
-any image of that image's source, against its own threshold (``domain_held_out.npz``, :func:`rxviz.training.domain.leave_one_source_out`):
+any image of that image's source, against its own threshold (``domain_held_out.npz``, [`rxviz.training.domain.leave_one_source_out`][rxviz.training.domain.leave_one_source_out]):
 what the check does for a hospital it has never seen. The other checks never saw these images.
 """
 
@@ -27,8 +27,8 @@ from ..io import load_image
 from ..domain.check import DomainWarning, PIXEL_SENTENCES, ORDER
 from .sources import LabelledImage
 
-#: An answer this confident that is wrong is what the check must warn about.
 CONFIDENT = 0.7
+"""An answer this confident that is wrong is what the check must warn about."""
 NORMAL = "NORMAL"
 
 
@@ -154,7 +154,7 @@ def risk_coverage(images: list[dict], points: int = 21) -> list[dict[str, float]
 
 def false_alarms(classifier, paths: Sequence[Path], show_progress: bool = True) -> dict[str, Any]:
     """Share of ``paths`` (the model's own kind: Kermany test radiographs) warned about, as they
-    are and as each benign variant (:func:`benign_variants`)."""
+    are and as each benign variant ([`benign_variants`][rxviz.training.external.benign_variants])."""
     from ..progress import progress
 
     warned: dict[str, list[bool]] = {}
@@ -170,7 +170,7 @@ def false_alarms(classifier, paths: Sequence[Path], show_progress: bool = True) 
 
 
 def format_external(report: dict[str, Any], alarms: dict[str, Any] | None) -> str:
-    """The terminal table of :func:`external_report` and :func:`false_alarms`."""
+    """The terminal table of [`external_report`][rxviz.training.external.external_report] and [`false_alarms`][rxviz.training.external.false_alarms]."""
     pct = lambda x: "   -" if x is None else f"{100 * x:4.0f}"  # noqa: E731
     lines = [f"{'source and label':<22} {'n':>4}  {'NORMAL/BACT/VIRAL %':>19}  {'warned %':>8}"
              f"  {'acc. unwarned':>13}  {'conf. wrong':>11}  {'of them warned %':>16}",

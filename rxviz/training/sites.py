@@ -1,12 +1,12 @@
 """Train the classifier across sites: ``rxviz train --sources kermany,siim,jsrt,chestxraycom``.
 
-The same network, framing, augmentation and schedule as :func:`rxviz.training.classifier.train`,
-on every training source at once (:mod:`rxviz.training.sources`), with :class:`LabelLoss`: each
+The same network, framing, augmentation and schedule as [`rxviz.training.classifier.train`][rxviz.training.classifier.train],
+on every training source at once ([`rxviz.training.sources`][rxviz.training.sources]), with [`LabelLoss`][rxviz.training.classifier.LabelLoss]: each
 label teaches only what it says. The sources are mixed in every batch (one shuffled pool), and
 each image is weighted by one over the square root of its (source, label) group's size, so that a
 small source is heard without one source's normals dominating what "normal" looks like.
 
-Validation holds out patients of every source and label (:func:`~rxviz.training.sources.split_by_patient`);
+Validation holds out patients of every source and label ([`split_by_patient`][rxviz.training.sources.split_by_patient]);
 the checkpoint is the epoch of the lowest loss over all of them. Each source is then scored on
 its own held-out patients, and a training source left out of ``sources`` is scored on all of its
 images: the estimate of a hospital the model never saw (leave one site out).
@@ -33,13 +33,13 @@ from .classifier import (MODEL_FILE, LabelLoss, fit_checkpointed, fit_ood, frame
                          validation_dataset)
 from .sources import TRAINING_SOURCES, LabelledImage, split_by_patient, targets, training_images
 
-#: What VIRAL means for whom, as the card, the dashboard and the report say it.
 VIRAL_MEANING = ("For a child (Kermany), viral pneumonia; for an adult (SIIM-FISABIO-RSNA), the typical pattern"
                  " of COVID-19 pneumonia.")
+"""What VIRAL means for whom, as the card, the dashboard and the report say it."""
 
 
 def target_columns(images: Sequence[LabelledImage]) -> np.ndarray:
-    """(pneumonia, says pneumonia?, viral, says kind?) per image: :class:`LabelLoss`'s targets."""
+    """(pneumonia, says pneumonia?, viral, says kind?) per image: [`LabelLoss`][rxviz.training.classifier.LabelLoss]'s targets."""
     rows = []
     for image in images:
         pneumonia, viral = targets(image.label)

@@ -27,7 +27,7 @@ label          means                                        pneumonia?  which ki
 =============  ===========================================  ==========  ============
 
 ``OTHER`` is never counted as normal: it is not pneumonia, but a normal answer to it is not right
-either. :func:`targets` gives the two questions a loss can ask of each label.
+either. [`targets`][rxviz.training.sources.targets] gives the two questions a loss can ask of each label.
 
     >>> targets("PNEUMONIA")
     (1, None)
@@ -45,20 +45,20 @@ from pathlib import Path
 
 from ..data import CLASS_NAMES, SHARED_DATA_DIR, data_dir, list_samples
 
-#: Every label a source may give, in the order of the table above.
 LABELS: tuple[str, ...] = ("NORMAL", "BACTERIAL", "VIRAL", "PNEUMONIA", "OTHER", "LATERAL")
-#: label -> (pneumonia against normal: 1, 0 or None; viral against bacterial: 1, 0 or None)
+"""Every label a source may give, in the order of the table above."""
 _TARGETS: dict[str, tuple[int | None, int | None]] = {
     "NORMAL": (0, None), "BACTERIAL": (1, 0), "VIRAL": (1, 1), "PNEUMONIA": (1, None),
     "OTHER": (None, None), "LATERAL": (None, None)}
-#: The sources a model may learn from; the external ones are for checking only.
+"""Label -> (pneumonia against normal: 1, 0 or None; viral against bacterial: 1, 0 or None)"""
 TRAINING_SOURCES: tuple[str, ...] = ("kermany", "siim", "jsrt", "chestxraycom")
+"""The sources a model may learn from; the external ones are for checking only."""
 EXTERNAL_SOURCES: tuple[str, ...] = ("ieee8023", "shenzhen")
 
 
 @dataclass(frozen=True)
 class LabelledImage:
-    """One radiograph: its file, the source it comes from, its label (:data:`LABELS`), its patient
+    """One radiograph: its file, the source it comes from, its label ([`LABELS`][rxviz.training.sources.LABELS]), its patient
     (``source:id``, unique across sources), and what the source says of age and view."""
 
     path: Path
@@ -100,18 +100,18 @@ def _indexed(folder: Path, variable: str) -> list[LabelledImage]:
 
 
 def external_images(folder: Path | None = None) -> list[LabelledImage]:
-    """The external folder's radiographs (default: :func:`external_dir`): never for training."""
+    """The external folder's radiographs (default: [`external_dir`][rxviz.training.sources.external_dir]): never for training."""
     return _indexed(Path(folder) if folder is not None else external_dir(), "RXVIZ_EXTERNAL_DATA")
 
 
 def multisite_images(folder: Path | None = None) -> list[LabelledImage]:
-    """The multisite folder's radiographs (default: :func:`multisite_dir`)."""
+    """The multisite folder's radiographs (default: [`multisite_dir`][rxviz.training.sources.multisite_dir])."""
     return _indexed(Path(folder) if folder is not None else multisite_dir(), "RXVIZ_MULTISITE_DATA")
 
 
 def kermany_images(split: str = "train", root: Path | None = None) -> list[LabelledImage]:
-    """Kermany's ``train`` or ``test`` folder (default root: :func:`rxviz.data.data_dir`), as
-    :class:`LabelledImage` rows; its children are aged 1-5 (the source gives no age per image)."""
+    """Kermany's ``train`` or ``test`` folder (default root: [`rxviz.data.data_dir`][rxviz.data.data_dir]), as
+    [`LabelledImage`][rxviz.training.sources.LabelledImage] rows; its children are aged 1-5 (the source gives no age per image)."""
     samples = list_samples((Path(root) if root is not None else data_dir()) / split)
     return [LabelledImage(s.path, "kermany", CLASS_NAMES[s.label], "", "PA", f"kermany:{s.patient}") for s in samples]
 

@@ -93,7 +93,7 @@ def evaluate_explanations(classifier: Classifier, paths: Sequence[Path], methods
 
 
 def verdict(summary: dict[str, dict[str, float]]) -> dict[str, bool]:
-    """Which checks a method passes, from its :meth:`MethodScores.summary`."""
+    """Which checks a method passes, from its [`MethodScores.summary`][rxviz.trust.checks.MethodScores.summary]."""
     return {
         "deletion_beats_random": summary["deletion_auc"]["mean"] < summary["random_deletion_auc"]["mean"],
         "insertion_beats_random": summary["insertion_auc"]["mean"] > summary["random_insertion_auc"]["mean"],

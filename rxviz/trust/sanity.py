@@ -7,7 +7,7 @@ changes is showing the image (edges, bright regions), not what the model learned
 
 Similarity is the Spearman rank correlation and the SSIM of the two maps, both in [-1, 1].
 A method fails when its map from the fully randomised model still correlates with the trained
-one at rho >= :data:`FAIL_SPEARMAN`.
+one at rho >= [`FAIL_SPEARMAN`][rxviz.trust.sanity.FAIL_SPEARMAN].
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ import keras
 from ..explain import explain
 from ..metrics import average_ranks
 
-#: Spearman correlation (trained vs fully randomised map) at or above which a method fails.
 FAIL_SPEARMAN = 0.3
+"""Spearman correlation (trained vs fully randomised map) at or above which a method fails."""
 _COMPARE_SIDE = 64  # maps are compared at this resolution: CAMs are coarse, and it is fast
 
 

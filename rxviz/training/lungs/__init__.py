@@ -1,3 +1,3 @@
-"""What makes the lung segmenter (:mod:`rxviz.lungs.segmenter`): the reference masks and their
-split (:mod:`~rxviz.training.lungs.data`), training (:mod:`~rxviz.training.lungs.train`,
-``rxviz train-lungs``) and scoring (:mod:`~rxviz.training.lungs.evaluate`, ``rxviz lungs-eval``)."""
+"""What makes the lung segmenter ([`rxviz.lungs.segmenter`][rxviz.lungs.segmenter]): the reference masks and their
+split ([`data`][rxviz.training.lungs.data]), training ([`train`][rxviz.training.lungs.train],
+``rxviz train-lungs``) and scoring ([`evaluate`][rxviz.training.lungs.evaluate], ``rxviz lungs-eval``)."""

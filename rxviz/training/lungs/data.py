@@ -29,9 +29,10 @@ from ...data import SHARED_DATA_DIR
 
 DEFAULT_LUNG_DATA_DIR = SHARED_DATA_DIR / "lung_masks"
 
-#: Sources the shipped segmenter learns from, and the one it never sees.
 TRAIN_SOURCES: tuple[str, ...] = ("v7covid", "gbcovid")
+"""Sources the shipped segmenter learns from."""
 EXTERNAL_SOURCE = "shenzhen"
+"""The source it never sees while training: its external test."""
 
 LICENCES = {
     "v7covid": "masks CC BY 4.0 (V7 Labs); images from the ieee8023 covid-chestxray-dataset, per-image licences",
@@ -73,8 +74,8 @@ def list_masked(root: Path) -> list[MaskedImage]:
 
 def split_by_group(items: list[MaskedImage], validation: float, test: float, seed: int
                    ) -> dict[str, list[MaskedImage]]:
-    """``train`` / ``validation`` / ``test`` from :data:`TRAIN_SOURCES`, drawn by group, plus
-    ``external``: every image of :data:`EXTERNAL_SOURCE`. The same seed gives the same split."""
+    """``train`` / ``validation`` / ``test`` from [`TRAIN_SOURCES`][rxviz.training.lungs.data.TRAIN_SOURCES], drawn by group, plus
+    ``external``: every image of [`EXTERNAL_SOURCE`][rxviz.training.lungs.data.EXTERNAL_SOURCE]. The same seed gives the same split."""
     groups = sorted({i.group for i in items if i.source in TRAIN_SOURCES})
     random.Random(seed).shuffle(groups)
     n_test, n_val = round(len(groups) * test), round(len(groups) * validation)

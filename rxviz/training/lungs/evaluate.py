@@ -3,9 +3,9 @@
 Four measurements, each against a target of the issue that introduced the segmenter:
 
 - Dice against hand-drawn masks on held-out groups of the training sources and on the external
-  source it never saw (:mod:`rxviz.training.lungs.data` has the split);
+  source it never saw ([`rxviz.training.lungs.data`][rxviz.training.lungs.data] has the split);
 - empty masks on every radiograph of the Kermany set (train + test), the images rxviz reads;
-- the median time of :func:`rxviz.lungs.lung_mask` per 224 px image on this machine;
+- the median time of [`rxviz.lungs.lung_mask`][rxviz.lungs.segmenter.lung_mask] per 224 px image on this machine;
 - a contact sheet of random Kermany images with the predicted outline, judged by eye.
 """
 
@@ -27,7 +27,6 @@ from ...lungs.segmenter import LungSegmenter, dice
 from ...overlay import draw_outline
 from ...runtime import card_lines
 
-#: (figure, threshold, higher is better) for each target.
 TARGETS: dict[str, tuple[float, bool]] = {
     "held-out median Dice": (0.95, True),
     "held-out 10th percentile Dice": (0.90, True),
@@ -35,6 +34,7 @@ TARGETS: dict[str, tuple[float, bool]] = {
     "Kermany images with an empty mask": (0, False),
     "median ms per image (2 cores)": (20.0, False),
 }
+"""(figure, threshold, higher is better) for each target."""
 
 
 def score(segmenter: LungSegmenter, items: list[MaskedImage], root: Path) -> dict[str, dict[str, float]]:
@@ -82,7 +82,7 @@ def kermany_masks(segmenter: LungSegmenter, data_root: Path, show_progress: bool
 
 
 def time_per_image(segmenter: LungSegmenter, images: list[np.ndarray], repeats: int = 3) -> dict[str, float]:
-    """Median and 90th percentile milliseconds of one :meth:`LungSegmenter.mask` call."""
+    """Median and 90th percentile milliseconds of one [`LungSegmenter.mask`][rxviz.lungs.segmenter.LungSegmenter.mask] call."""
     segmenter.mask(images[0])  # trace the graph
     times = []
     for _ in range(repeats):
@@ -110,7 +110,7 @@ def contact_sheet(segmenter: LungSegmenter, paths: list[Path], columns: int = 8,
 
 
 def headline(dice_figures: dict[str, Any], kermany: dict[str, Any], timing: dict[str, float]) -> dict[str, float]:
-    """The figures :data:`TARGETS` names, from the detailed results."""
+    """The figures [`TARGETS`][rxviz.training.lungs.evaluate.TARGETS] names, from the detailed results."""
     held_out = dice_figures["held_out"]
     return {
         "held-out median Dice": min(s["median"] for s in held_out.values()),

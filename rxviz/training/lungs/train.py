@@ -1,6 +1,6 @@
 """Train the lung segmenter (a small U-Net) on the reference masks and write it with its card.
 
-Story of a run: split the masked radiographs by group (:mod:`rxviz.lung_data`); augment each
+Story of a run: split the masked radiographs by group ([`rxviz.training.lungs.data`][rxviz.training.lungs.data]); augment each
 training image so it looks like what rxviz will meet (children's radiographs squashed to a
 square, framed tight or loose, exposed hard or soft); train with Dice + cross-entropy; keep the
 epoch with the best validation Dice; score the held-out groups and the external source; write
