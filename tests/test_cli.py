@@ -133,3 +133,14 @@ def test_predict_over_a_folder_on_a_dask_cluster_matches_the_local_loop(tmp_path
         errors = [line for line in run.stderr.splitlines() if line.startswith("rxviz:")]
         assert errors == [f"rxviz: error: {folder / 'PNEUMONIA' / 'broken.png'}: this is not an image file rxviz can read"
                           " (JPEG, PNG, TIFF, BMP or DICOM)"]
+
+
+def test_the_progress_bar_writes_a_line_per_tenth_into_a_log(capsys):
+    """Off a terminal (a nohup log, CI) the bar is not redrawn at every item: 1,000 items make
+    at most 11 lines, the last one the whole count."""
+    from rxviz.progress import progress
+
+    assert list(progress(range(1000), 1000, "scoring")) == list(range(1000))
+    lines = capsys.readouterr().err.splitlines()
+    assert 10 <= len(lines) <= 11 and "\r" not in "".join(lines)
+    assert lines[-1] == f"scoring [{'#' * 30}] 1000/1000"
