@@ -238,7 +238,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
     config = TrainConfig(epochs=args.epochs, input_size=args.input_size, seed=args.seed, limit=args.limit,
                          reframe_variants=args.reframe_variants, reframe_cut=args.reframe_cut,
-                         reframe_pad=args.reframe_pad, consistency=args.consistency,
+                         reframe_pad=args.reframe_pad, processing=args.processing, consistency=args.consistency,
                          label_smoothing=args.label_smoothing)
     command = "rxviz " + " ".join(shlex.quote(a) for a in args.argv)
     sources = _sources(args.sources)
@@ -466,6 +466,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="largest share of the height cut at top or bottom (default: %(default)s)")
     p.add_argument("--reframe-pad", type=float, default=TrainConfig.reframe_pad,
                    help="largest share of the height added at top or bottom (default: %(default)s)")
+    p.add_argument("--processing", type=float, default=TrainConfig.processing,
+                   help="share of the collimated copies also processed as another hospital's machine would (exposure,"
+                        " sharpening, smoothing, equalisation, noise, JPEG, aspect: rxviz.training.processing)"
+                        " (default: %(default)s, off)")
     p.add_argument("--consistency", type=float, default=TrainConfig.consistency,
                    help="weight of the loss that asks two framings of an image for the same answer; batches then"
                         " hold pairs, so an epoch costs twice as much (default: %(default)s, off)")

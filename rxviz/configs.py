@@ -27,6 +27,8 @@ class TrainConfig:
     reframe_variants: int = 0  # per training image, this many copies with a random collimation:
     reframe_cut: float = 0.15  # ... top and bottom each cut by up to this share of the height
     reframe_pad: float = 0.10  # ... or grown by up to this share, repeating the edge rows
+    processing: float = 0.0  # share of those copies also given a hospital's look: one random processing
+    # of rxviz.training.processing (exposure, sharpening, smoothing, equalisation, noise, JPEG, aspect)
     consistency: float = 0.0  # > 0: batches of pairs, two framings of each image, and this weight on
     # the Jensen-Shannon divergence between their answers (AugMix's consistency loss); needs variants
     seed: int = 1234

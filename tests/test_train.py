@@ -72,6 +72,20 @@ def test_a_consistency_batch_holds_two_framings_of_the_same_images_in_the_same_o
     assert seen == set(range(n))
 
 
+def test_processed_variants_give_some_framings_another_hospitals_look(xray_paths):
+    """``--processing 1``: every extra framing is also processed (a hospital's look), the
+    image itself is not; ``--processing 0`` draws nothing more, so older runs repeat exactly."""
+    from rxviz.training.classifier import framed_variants
+
+    paths = list(xray_paths.values())
+    plain = TrainConfig(input_size=48, reframe_variants=2)
+    before = framed_variants(paths, plain)
+    processed = framed_variants(paths, TrainConfig(input_size=48, reframe_variants=2, processing=1.0))
+    assert np.array_equal(framed_variants(paths, TrainConfig(input_size=48, reframe_variants=2, processing=0.0)), before)
+    assert np.array_equal(processed[:, 0], before[:, 0])
+    assert not np.allclose(processed[:, 1:], before[:, 1:], atol=1e-3)
+
+
 def test_the_label_loss_asks_each_label_only_what_it_says():
     import keras
 
@@ -122,6 +136,12 @@ def test_training_across_sites_trains_scores_each_source_and_the_one_left_out(tm
     assert unseen["labels"] == {"NORMAL": unseen["n"]} and unseen["auc"] != unseen["auc"]  # nan: no pneumonia
     assert 0.0 <= unseen["specificity"] <= 1.0
     assert "COVID-19" in card["viral_meaning"]
+    # the processing stress test, per training source, on its held-out patients
+    stressed = card["processing_flips"]
+    assert set(stressed) == set(card["validation_by_source"])
+    for flips in stressed.values():
+        assert flips["n"] > 0 and {"equalised", "JPEG 50", "narrower", "any"} <= set(flips)
+        assert max(v for k, v in flips.items() if k not in ("n", "any")) <= flips["any"] <= 1.0
     classifier = Classifier.load(tmp_path)
     result = classifier.analyze(next((multisite_dir() / "images").glob("jsrt__*")))
     assert abs(sum(result.probabilities.values()) - 1.0) < 1e-6

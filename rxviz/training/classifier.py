@@ -38,6 +38,7 @@ from ..metrics import classification_report
 from ..model import CAM_LAYER, FEATURE_LAYER, build_model, predict_proba, predict_with_features
 from ..domain.ood import OODDetector
 from ..preprocess import to_model_input
+from .processing import PROCESSINGS
 
 MODEL_FILE = "model.keras"
 
@@ -57,13 +58,22 @@ def framed_variants(paths: Sequence[Path], config: TrainConfig, as_bytes: bool =
     """Model inputs of each image with ``config.reframe_variants`` more framings, shape
     (N, 1 + variants, size, size, 1): rows cut or added at the top and bottom before the lungs
     are found, so that the framing stays a nuisance the model must ignore (each epoch draws one
-    framing per image). ``as_bytes``: as uint8 (x 255), a quarter of the memory for a large
+    framing per image). A share ``config.processing`` of those variants is also processed as
+    another hospital's machine would ([`PROCESSINGS`][rxviz.training.processing.PROCESSINGS]), so
+    that a site's look is a nuisance too. ``as_bytes``: as uint8 (x 255), a quarter of the memory for a large
     pool; [`make_dataset`][rxviz.training.classifier.make_dataset] turns them back into [0, 1]."""
     rng = np.random.default_rng(config.seed)
 
+    looks = list(PROCESSINGS.values())
+
+    def variant(image: np.ndarray) -> np.ndarray:
+        framed = random_reframe(image, rng, config.reframe_cut, config.reframe_pad)
+        if config.processing and rng.random() < config.processing:  # no draw when off: old runs repeat
+            return looks[rng.integers(len(looks))](framed)
+        return framed
+
     def framings(image: np.ndarray) -> np.ndarray:
-        variants = [image] + [random_reframe(image, rng, config.reframe_cut, config.reframe_pad)
-                              for _ in range(config.reframe_variants)]
+        variants = [image] + [variant(image) for _ in range(config.reframe_variants)]
         inputs = np.stack([framed_input(v, config) for v in variants])
         return np.round(inputs * 255).astype(np.uint8) if as_bytes else inputs
 

@@ -9,7 +9,10 @@ small source is heard without one source's normals dominating what "normal" look
 Validation holds out patients of every source and label ([`split_by_patient`][rxviz.training.sources.split_by_patient]);
 the checkpoint is the epoch of the lowest loss over all of them. Each source is then scored on
 its own held-out patients, and a training source left out of ``sources`` is scored on all of its
-images: the estimate of a hospital the model never saw (leave one site out).
+images: the estimate of a hospital the model never saw (leave one site out). A model could also
+learn a hospital's look instead of its patients' lungs ("this machine's films are normal"): the
+processing stress test ([`rxviz.training.processing`][rxviz.training.processing]) asks, per source,
+how many of its held-out patients' answers change when only the film's processing does.
 """
 
 from __future__ import annotations
@@ -27,10 +30,12 @@ import numpy as np
 from ..card import write_card_file
 from ..configs import TrainConfig
 from ..data import CLASS_NAMES, DATASET_CITATION, DISPLAY_NAMES
+from ..io import load_image
 from ..metrics import calibration_bins, expected_calibration_error, roc_auc
 from ..model import CAM_LAYER, predict_proba
-from .classifier import (MODEL_FILE, LabelLoss, fit_checkpointed, fit_ood, framed_variants, make_dataset,
-                         validation_dataset)
+from .classifier import (MODEL_FILE, LabelLoss, fit_checkpointed, fit_ood, framed_input, framed_variants,
+                         make_dataset, validation_dataset)
+from .processing import MAX_FLIPS, processing_flips, reads_the_look
 from .sources import TRAINING_SOURCES, LabelledImage, split_by_patient, targets, training_images
 
 VIRAL_MEANING = ("For a child (Kermany), viral pneumonia; for an adult (SIIM-FISABIO-RSNA), the typical pattern"
@@ -94,6 +99,23 @@ class SourceReport(keras.callbacks.Callback):
         self.history.append(row)
 
 
+STRESSED_PER_SOURCE = 200
+"""Most held-out radiographs of a source the processing stress test processes."""
+
+
+def source_processing_flips(model: keras.Model, images: Sequence[LabelledImage], config: TrainConfig,
+                            seed: int = 0) -> dict[str, float]:
+    """[`processing_flips`][rxviz.training.processing.processing_flips] of pneumonia against normal
+    (the top class is or is not NORMAL) on at most
+    [`STRESSED_PER_SOURCE`][rxviz.training.sites.STRESSED_PER_SOURCE] of ``images``."""
+    chosen = _limited(list(images), STRESSED_PER_SOURCE, seed)
+
+    def pneumonia_called(grays: list[np.ndarray]) -> np.ndarray:
+        return predict_proba(model, np.stack([framed_input(g, config) for g in grays])).argmax(1) != 0
+
+    return processing_flips(pneumonia_called, [load_image(i.path) for i in chosen])
+
+
 def _limited(images: list[LabelledImage], limit: int | None, seed: int) -> list[LabelledImage]:
     if not limit or limit >= len(images):
         return images
@@ -123,6 +145,7 @@ def train_sites(out_dir: Path, config: TrainConfig, sources: Sequence[str] = TRA
         len(x_train), out_dir / MODEL_FILE, report)
 
     validation = {s: source_figures(images, predict_proba(model, x)) for s, (x, images) in report.sets.items()}
+    stressed = {s: source_processing_flips(model, images, config, config.seed) for s, (_, images) in report.sets.items()}
     unseen = {}
     for source in left_out:
         images = _limited([i for i in training_images((source,))], config.limit, config.seed)
@@ -156,6 +179,7 @@ def train_sites(out_dir: Path, config: TrainConfig, sources: Sequence[str] = TRA
         },
         "validation_by_source": validation,
         "left_out_sources": unseen,
+        "processing_flips": stressed,
         "ood": fit_ood(model, x_train[:, 0].astype(np.float32) / 255, x_val, out_dir),
     }
     card_path = write_card_file(out_dir, card)
@@ -164,4 +188,8 @@ def train_sites(out_dir: Path, config: TrainConfig, sources: Sequence[str] = TRA
     for source, figures in {**validation, **{f"{s} (left out)": f for s, f in unseen.items()}}.items():
         print(f"  {source}: " + "  ".join(f"{k} {shown(figures[k])}" for k in ("auc", "sensitivity", "specificity", "ece")),
               flush=True)
+    for source, flips in stressed.items():
+        looks = reads_the_look(flips)
+        print(f"  {source}: processing changes {flips['any']:.1%} of the answers"
+              + (f"; over {MAX_FLIPS:.0%} for {', '.join(looks)}" if looks else ""), flush=True)
     return card_path
