@@ -38,7 +38,7 @@ from ..domain.check import DOMAIN_OUTPUT, domain_model
 from ..domain.geometry import frontal_features
 from ..domain.ood import DEFAULT_QUANTILE, OODDetector
 from .external import benign_variants
-from .sources import TRAINING_SOURCES, LabelledImage, external_images, split_by_patient, training_images
+from .sources import TRAINING_SOURCES, LabelledImage, external_images, sample, split_by_patient, training_images
 
 FRONTAL_FILE = "frontal.npz"
 DOMAIN_FILE = "domain.keras"
@@ -138,14 +138,6 @@ def leave_one_source_out(inside: Sequence[np.ndarray], external: Sequence[Labell
             for source in sorted(set(sources))]
 
 
-def _limited(items: list, config: DomainConfig) -> list:
-    """All ``items``, or ``config.limit`` of them drawn at random (in their order) for a smoke test."""
-    if not config.limit or config.limit >= len(items):
-        return items
-    chosen = np.random.default_rng(config.seed).choice(len(items), config.limit, replace=False)
-    return [items[i] for i in sorted(chosen)]
-
-
 def fit_domain(model_dir: Path, data_root: Path, external: Path | None = None, config: DomainConfig | None = None,
                command: str = "", show_progress: bool = True, test_half: Sequence[Path] = ()) -> dict[str, Any]:
     """Fit both checks for the classifier in ``model_dir`` on the split it was trained on and the
@@ -173,7 +165,7 @@ def fit_domain(model_dir: Path, data_root: Path, external: Path | None = None, c
     def read(paths: Sequence[Path], label: str) -> list[np.ndarray]:
         return [load_image(p) for p in progress(paths, len(paths), label, show_progress)]
 
-    pick = lambda items: _limited(list(items), config)  # noqa: E731
+    pick = lambda items: sample(list(items), config.limit, config.seed)  # noqa: E731
     # inside: the training radiographs and the lowest-ID validation ones, the closest to the test
     # folder's period (its normal radiographs are earlier and framed otherwise: left out, they look as
     # foreign to the network as another hospital's); the random validation patients set thresholds
@@ -260,13 +252,7 @@ def fit_radiograph_check(model_dir: Path, sources: Sequence[str] = TRAINING_SOUR
     classifier = Classifier.load(model_dir)
     if classifier.ood is None:
         raise ValueError(f"{model_dir}: the model has no pooled-feature output to fit the detector on")
-    rng = np.random.default_rng(seed)
-    rows = []
-    for source in sources:
-        mine = training_images((source,))
-        if limit and len(mine) > limit:
-            mine = [mine[i] for i in sorted(rng.choice(len(mine), limit, replace=False))]
-        rows += mine
+    rows = [image for source in sources for image in sample(training_images((source,)), limit, seed)]
     fitted, reference = split_by_patient(rows, held_out, seed)
 
     def pooled(images: Sequence[LabelledImage], label: str) -> np.ndarray:

@@ -36,7 +36,7 @@ from ..model import CAM_LAYER, predict_proba
 from .classifier import (MODEL_FILE, LabelLoss, fit_checkpointed, fit_ood, framed_input, framed_variants,
                          make_dataset, validation_dataset)
 from .processing import MAX_FLIPS, processing_flips, reads_the_look
-from .sources import TRAINING_SOURCES, LabelledImage, split_by_patient, targets, training_images
+from .sources import TRAINING_SOURCES, LabelledImage, sample, split_by_patient, targets, training_images
 
 VIRAL_MEANING = ("For a child (Kermany), viral pneumonia; for an adult (SIIM-FISABIO-RSNA), the typical pattern"
                  " of COVID-19 pneumonia.")
@@ -108,18 +108,12 @@ def source_processing_flips(model: keras.Model, images: Sequence[LabelledImage],
     """[`processing_flips`][rxviz.training.processing.processing_flips] of pneumonia against normal
     (the top class is or is not NORMAL) on at most
     [`STRESSED_PER_SOURCE`][rxviz.training.sites.STRESSED_PER_SOURCE] of ``images``."""
-    chosen = _limited(list(images), STRESSED_PER_SOURCE, seed)
+    chosen = sample(list(images), STRESSED_PER_SOURCE, seed)
 
     def pneumonia_called(grays: list[np.ndarray]) -> np.ndarray:
         return predict_proba(model, np.stack([framed_input(g, config) for g in grays])).argmax(1) != 0
 
     return processing_flips(pneumonia_called, [load_image(i.path) for i in chosen])
-
-
-def _limited(images: list[LabelledImage], limit: int | None, seed: int) -> list[LabelledImage]:
-    if not limit or limit >= len(images):
-        return images
-    return [images[i] for i in sorted(np.random.default_rng(seed).choice(len(images), limit, replace=False))]
 
 
 def train_sites(out_dir: Path, config: TrainConfig, sources: Sequence[str] = TRAINING_SOURCES,
@@ -128,7 +122,7 @@ def train_sites(out_dir: Path, config: TrainConfig, sources: Sequence[str] = TRA
     started = time.time()
     keras.utils.set_random_seed(config.seed)
     out_dir.mkdir(parents=True, exist_ok=True)
-    rows = _limited(training_images(tuple(sources)), config.limit, config.seed)
+    rows = sample(training_images(tuple(sources)), config.limit, config.seed)
     train, held_out = split_by_patient(rows, config.validation_fraction, config.seed)
     left_out = [s for s in TRAINING_SOURCES if s not in sources]
     print(f"{len(train)} training and {len(held_out)} validation radiographs from {', '.join(sources)}"
@@ -148,7 +142,7 @@ def train_sites(out_dir: Path, config: TrainConfig, sources: Sequence[str] = TRA
     stressed = {s: source_processing_flips(model, images, config, config.seed) for s, (_, images) in report.sets.items()}
     unseen = {}
     for source in left_out:
-        images = _limited([i for i in training_images((source,))], config.limit, config.seed)
+        images = sample([i for i in training_images((source,))], config.limit, config.seed)
         x = framed_variants([i.path for i in images], TrainConfig(**{**asdict(config), "reframe_variants": 0}))[:, 0]
         unseen[source] = source_figures(images, predict_proba(model, x))
     card = {

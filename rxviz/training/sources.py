@@ -43,6 +43,8 @@ import random
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from ..data import CLASS_NAMES, SHARED_DATA_DIR, data_dir, list_samples
 
 LABELS: tuple[str, ...] = ("NORMAL", "BACTERIAL", "VIRAL", "PNEUMONIA", "OTHER", "LATERAL")
@@ -125,6 +127,14 @@ def training_images(sources: tuple[str, ...] = TRAINING_SOURCES) -> list[Labelle
     if set(sources) - {"kermany"}:
         rows += [r for r in multisite_images() if r.source in sources]
     return rows
+
+
+def sample(items: list, limit: int | None, seed: int) -> list:
+    """All ``items``, or ``limit`` of them drawn at random with ``seed``, in their order (a smoke test's
+    handful, a stress test's share)."""
+    if not limit or limit >= len(items):
+        return items
+    return [items[i] for i in sorted(np.random.default_rng(seed).choice(len(items), limit, replace=False))]
 
 
 def split_by_patient(images: list[LabelledImage], fraction: float, seed: int) -> tuple[list[LabelledImage], list[LabelledImage]]:
